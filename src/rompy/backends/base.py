@@ -1,0 +1,93 @@
+"""The backend contract: a validated config that can pre-flight and execute a Job.
+
+A backend knows nothing of Hydra or of the run record: it gets a `Job` (what to
+run, where, where logs go) and returns a `BackendResult`. Custom backends subclass
+`BackendConfig`, set a unique `type` and implement `execute`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pydantic import Field, field_validator
+
+from rompy.base import PluggableConfig
+from rompy.results import BackendResult
+from rompy.rules import check_env_name
+
+# Variables rompy itself sets for its own process; they never reach a model.
+INTERNAL_ENV = ("HYDRA_FULL_ERROR",)
+
+
+@dataclass
+class Job:
+    """One execution of a model command, as a backend sees it."""
+
+    run_id: str
+    run_dir: Path
+    command: str | list[str]
+    logs_dir: Path
+
+    def log_path(self, stream: str) -> Path:
+        return self.logs_dir / f"{stream}.log"
+
+
+class BackendConfig(PluggableConfig):
+    """Fields every backend shares. See docs/backend_configurations.md."""
+
+    kind: ClassVar[str] = "backend"
+    is_kind_base: ClassVar[bool] = True
+
+    timeout: int = Field(
+        3600, ge=60, le=86400,
+        description="Seconds the model may run before it is stopped (60..86400).",
+    )
+    command: str | list[str] | None = Field(
+        None,
+        description="Command to run instead of the model's own; a string (shell) or a list of arguments.",
+    )
+    env_vars: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra environment variables for the model; values are strings.",
+    )
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.is_kind_base = False
+
+    @field_validator("command")
+    @classmethod
+    def _command_not_empty(cls, value):
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("command must not be empty; leave it unset to run the model's own command")
+        if isinstance(value, list) and not value:
+            raise ValueError("command list must not be empty")
+        return value
+
+    @field_validator("env_vars", mode="before")
+    @classmethod
+    def _env_values_to_text(cls, value: Any):
+        if not isinstance(value, dict):
+            return value
+        converted = {}
+        for name, item in value.items():
+            check_env_name(str(name))
+            if item is None or isinstance(item, (dict, list)):
+                raise ValueError(f"env_vars.{name} must be a string, number or boolean")
+            converted[str(name)] = item if isinstance(item, str) else str(item)
+        return converted
+
+    def preflight(self) -> None:
+        """Check that the backend can start, before anything is created. Raise PreflightError."""
+
+    def execute(self, job: Job) -> BackendResult:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} does not implement execute()")
+
+    def base_environment(self) -> dict[str, str]:
+        """The caller's environment without rompy's internal variables, plus env_vars."""
+        env = {k: v for k, v in os.environ.items() if k not in INTERNAL_ENV}
+        env.update(self.env_vars)
+        return env

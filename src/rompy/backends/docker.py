@@ -1,0 +1,110 @@
+"""DockerConfig: run the model in a container, from an image or a Dockerfile.
+
+Only validation lives here; the Docker SDK is imported by `docker_run` when a
+container is actually started, so validating or `--help` never pays for it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from rompy.backends.base import BackendConfig, Job
+from rompy.results import BackendResult
+from rompy.rules import check_image_reference, check_volume, parse_memory
+
+CONTAINER_RUN_DIR = "/rompy/run"
+
+
+class DockerConfig(BackendConfig):
+    """Run the command in a container with enforced CPU, memory and time limits."""
+
+    type: Literal["docker"] = "docker"
+    image: str | None = Field(None, description="Image to run, e.g. 'python:3.12-slim' (or give dockerfile).")
+    dockerfile: str | None = Field(None, description="Dockerfile to build instead of using image, relative to build_context.")
+    build_context: str | None = Field(None, description="Folder sent to the build (default: the Dockerfile's folder).")
+    build_args: dict[str, str] = Field(default_factory=dict, description="--build-arg values for the build.")
+    cpu: float = Field(1, gt=0, description="CPU hard limit (fractions allowed), e.g. 0.5 or 4.")
+    memory: str | None = Field(None, description="Memory limit in Docker CLI form: '512m', '2g', '1.5GiB'.")
+    volumes: list[str] = Field(default_factory=list, description="Extra mounts 'host:container[:ro|rw]'; host paths must exist.")
+    remove_container: bool = Field(True, description="Remove the container when the run ends.")
+    pull_policy: Literal["missing", "always", "never"] = Field("missing", description="When to pull the image.")
+    user: str | None = Field(None, description="uid[:gid] or name inside the container; default: the invoking user.")
+    working_dir: str | None = Field(None, description=f"Absolute working directory in the container; default {CONTAINER_RUN_DIR}.")
+    gpus: str | int | None = Field(None, description="GPUs to expose: 'all' or a count.")
+    network: str | None = Field(None, description="Docker network mode, e.g. 'none', 'host', 'bridge'.")
+    shm_size: str | None = Field(None, description="Size of /dev/shm, e.g. '1g'.")
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value):
+        return None if value is None else check_image_reference(value)
+
+    @field_validator("memory", "shm_size", mode="before")
+    @classmethod
+    def _memory(cls, value):
+        if value is None:
+            return None
+        parse_memory(value)
+        return str(value)
+
+    @field_validator("volumes")
+    @classmethod
+    def _volumes(cls, value):
+        return [check_volume(v) for v in value]
+
+    @field_validator("build_args", mode="before")
+    @classmethod
+    def _build_args(cls, value):
+        if isinstance(value, dict):
+            return {str(k): v if isinstance(v, str) else str(v) for k, v in value.items()}
+        return value
+
+    @field_validator("working_dir")
+    @classmethod
+    def _working_dir(cls, value):
+        if value is not None and not posixpath.isabs(value):
+            raise ValueError(f"working_dir {value!r} must be an absolute path inside the container")
+        return value
+
+    @field_validator("gpus")
+    @classmethod
+    def _gpus(cls, value):
+        if value is None or value == "all":
+            return value
+        try:
+            count = int(value)
+        except (TypeError, ValueError):
+            raise ValueError("gpus must be 'all' or a positive count") from None
+        if count < 1:
+            raise ValueError("gpus must be 'all' or a positive count")
+        return count
+
+    @model_validator(mode="after")
+    def _image_or_dockerfile(self):
+        if (self.image is None) == (self.dockerfile is None):
+            raise ValueError("give exactly one of image or dockerfile")
+        if self.dockerfile is not None:
+            context = Path(self.build_context or ".").expanduser()
+            if not context.is_dir():
+                raise ValueError(f"build_context {str(context)!r} is not an existing directory")
+            if not (context / self.dockerfile).is_file():
+                raise ValueError(f"dockerfile {self.dockerfile!r} not found in build_context {str(context)!r}")
+        return self
+
+    @property
+    def memory_bytes(self) -> int | None:
+        return None if self.memory is None else parse_memory(self.memory)
+
+    def preflight(self) -> None:
+        from rompy.backends.docker_run import preflight
+
+        preflight(self)
+
+    def execute(self, job: Job) -> BackendResult:
+        from rompy.backends.docker_run import run_container
+
+        return run_container(self, job)

@@ -1,0 +1,58 @@
+"""LocalConfig: run the model as a process group on this machine."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from rompy.backends.base import BackendConfig, Job
+from rompy.results import BackendResult
+
+
+class LocalConfig(BackendConfig):
+    """Run the command locally, in its own process group, with a deadline."""
+
+    type: Literal["local"] = "local"
+    cpu: int = Field(
+        1, ge=1,
+        description="Cores the model may use: exported as OMP_NUM_THREADS unless set in env_vars; "
+        "sizes parallel sweeps.",
+    )
+    shell: bool = Field(True, description="Run a string command through /bin/sh -c (else split it like a shell).")
+    capture_output: bool = Field(True, description="Save stdout and stderr under the run's logs/ as well as showing them.")
+    working_dir: str | None = Field(
+        None, description="Existing directory to run in instead of the run directory."
+    )
+
+    @field_validator("working_dir")
+    @classmethod
+    def _working_dir_exists(cls, value):
+        if value is not None and not Path(value).expanduser().is_dir():
+            raise ValueError(f"working_dir {value!r} is not an existing directory")
+        return value
+
+    def argv(self, command: str | list[str]) -> list[str]:
+        if isinstance(command, list):
+            return [str(part) for part in command]
+        if self.shell:
+            return ["/bin/sh", "-c", command]
+        return shlex.split(command)
+
+    def execute(self, job: Job) -> BackendResult:
+        from rompy.backends.process import run_process_group
+
+        env = self.base_environment()
+        if "OMP_NUM_THREADS" not in self.env_vars:
+            env["OMP_NUM_THREADS"] = str(self.cpu)
+        cwd = Path(self.working_dir).expanduser() if self.working_dir else job.run_dir
+        return run_process_group(
+            self.argv(job.command),
+            cwd=cwd,
+            env=env,
+            timeout=self.timeout,
+            logs_dir=job.logs_dir if self.capture_output else None,
+        )

@@ -1,0 +1,160 @@
+"""`rompy` / `python -m rompy`: compose with Hydra, validate, call `rompy.run.run`.
+
+The CLI decides nothing about running: it turns Hydra's composed config into a
+RunConfig, hands it to the run path and maps the outcome to an exit code.
+Errors become one line on stderr (a traceback only with debug=true).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from rompy.errors import (
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_SIGINT,
+    EXIT_USAGE,
+    ConfigError,
+    Interrupted,
+    RompyError,
+)
+
+# True while rompy's own app composes; the search-path plugin acts only then.
+COMPOSING = False
+
+
+@dataclass
+class _State:
+    exit_codes: list[int] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if not self.exit_codes:
+            return EXIT_OK
+        for code in (143, 130, EXIT_USAGE, EXIT_RUN_FAILED):
+            if code in self.exit_codes:
+                return code
+        return max(self.exit_codes)
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"rompy: error: {message}\n")
+    sys.stderr.flush()
+
+
+def _sources():
+    from hydra.core.hydra_config import HydraConfig
+
+    from rompy.diagnostics import Sources
+
+    hc = HydraConfig.get()
+    search_dirs = [
+        str(src.path) for src in hc.runtime.config_sources if src.schema == "file" and src.path
+    ]
+    choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra")}
+    return Sources(overrides=list(hc.overrides.task), choices=choices, search_dirs=search_dirs)
+
+
+def validate(cfg) -> tuple[object, dict]:
+    """DictConfig -> (RunConfig, unresolved source dict); ConfigError with one clear line."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+    from pydantic import ValidationError
+
+    from rompy.config import RunConfig
+    from rompy.diagnostics import format_validation_error
+
+    try:
+        data = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", "") or ""
+        raise ConfigError(f"{key + ': ' if key else ''}{str(exc).splitlines()[0]}") from None
+    source = OmegaConf.to_container(cfg, resolve=False)
+    try:
+        return RunConfig.model_validate(data), source
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, data, _sources())) from None
+
+
+def _task(state: _State):
+    def task(cfg) -> None:
+        from rompy import logs
+        from rompy.run import run
+        from rompy.signals import interruptible
+
+        debug = bool(cfg.get("debug", False))
+        try:
+            logs.configure(str(cfg.get("log_level", "INFO")).upper())
+        except ValueError:
+            logs.configure("INFO")
+        try:
+            with interruptible():
+                config, source = validate(cfg)
+                outcome = run(config, source)
+            state.exit_codes.append(outcome.exit_code)
+        except Interrupted as exc:
+            error(f"interrupted by {exc}")
+            state.exit_codes.append(exc.exit_code)
+        except KeyboardInterrupt:
+            error("interrupted")
+            state.exit_codes.append(EXIT_SIGINT)
+        except RompyError as exc:
+            if debug:
+                raise
+            error(str(exc))
+            state.exit_codes.append(exc.exit_code)
+        except Exception as exc:  # a bug or an environment fault: still one line
+            if debug:
+                raise
+            error(f"{type(exc).__name__}: {exc} (run with debug=true for a traceback)")
+            state.exit_codes.append(EXIT_RUN_FAILED)
+
+    return task
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `rompy` and `python -m rompy`; exits with the documented code."""
+    code = run_cli(sys.argv[1:] if argv is None else argv)
+    sys.exit(code)
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run the CLI in-process and return its exit code (used by tests and `main`)."""
+    global COMPOSING
+    import hydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rompy.diagnostics import format_hydra_error
+    from rompy.paths import CONFIG_NAME, CONFIG_PATH_VARIABLE, shipped_conf_dir
+
+    for entry in filter(None, os.environ.get(CONFIG_PATH_VARIABLE, "").split(":")):
+        if not os.path.isdir(os.path.expanduser(entry)):
+            error(f"{CONFIG_PATH_VARIABLE}: {entry!r} is not a directory (entries are colon-separated folders)")
+            return EXIT_USAGE
+
+    state = _State()
+    app = hydra.main(version_base="1.3", config_path=str(shipped_conf_dir()), config_name=CONFIG_NAME)(_task(state))
+    saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
+    sys.argv = [saved_argv[0] if saved_argv else "rompy", *argv]
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's own errors reach us (exit 2, one line)
+    COMPOSING = True
+    try:
+        app()
+    except (HydraException, OmegaConfBaseException) as exc:
+        error(format_hydra_error(exc))
+        return EXIT_USAGE
+    except SystemExit as exc:  # argparse: --help, bad flags
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    except KeyboardInterrupt:
+        return EXIT_SIGINT
+    finally:
+        COMPOSING = False
+        sys.argv = saved_argv
+        if saved_full_error is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved_full_error
+    return state.exit_code

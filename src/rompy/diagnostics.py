@@ -1,0 +1,159 @@
+"""Turn Pydantic, OmegaConf and Hydra errors into one line a user can act on.
+
+A line names the config path as the user writes it (`backend.timeout`), the bad
+value (unless it may be a secret), the rule, and where the value was set: the
+command-line override or the YAML file of the selected group.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rompy.secrets_policy import is_secret_name
+
+GROUPS = ("backend", "postprocessor", "model")
+
+
+@dataclass
+class Sources:
+    """What Hydra knows about where values came from."""
+
+    overrides: list[str] = field(default_factory=list)
+    choices: dict[str, str] = field(default_factory=dict)
+    search_dirs: list[str] = field(default_factory=list)
+
+    def origin(self, path: str) -> str:
+        for override in reversed(self.overrides):
+            key = override.split("=", 1)[0].lstrip("+~")
+            if path == key or path.startswith(key + "."):
+                return f"set by override '{_shorten(override)}'"
+        group = path.split(".", 1)[0]
+        if group in GROUPS and group in self.choices:
+            choice = self.choices[group]
+            for folder in self.search_dirs:
+                candidate = Path(folder) / group / f"{choice}.yaml"
+                if candidate.is_file():
+                    return f"set in {candidate}"
+            return f"set by {group}={choice}"
+        for folder in self.search_dirs:
+            candidate = Path(folder) / "rompy.yaml"
+            if candidate.is_file():
+                return f"set in {candidate}"
+        return "set in the config"
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _path(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc if part not in ("function-after", "function-before"))
+
+
+def _fields_at(loc: tuple, data: Any) -> list[str]:
+    """Valid key names of the model that owns `loc[-1]`, for 'did you mean'."""
+    from rompy.config import RunConfig
+    from rompy.registry import resolve
+
+    model: Any = RunConfig
+    node = data
+    for part in loc[:-1]:
+        if isinstance(node, dict):
+            node = node.get(part)
+        if part in GROUPS and model is RunConfig:
+            try:
+                model = resolve(part, node.get("type")) if isinstance(node, dict) else None
+            except Exception:
+                return []
+        else:
+            annotation = getattr(model, "model_fields", {}).get(part)
+            inner = getattr(annotation, "annotation", None)
+            model = inner if hasattr(inner, "model_fields") else None
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def suggestion(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(candidates))}"
+
+
+def _show_value(path: str, value: Any) -> str:
+    last = path.rsplit(".", 1)[-1]
+    if ".env_vars." in f".{path}" and is_secret_name(last):
+        return "<hidden>"
+    text = repr(value)
+    return _shorten(text, 60)
+
+
+def format_validation_error(exc, data: Any, sources: Sources | None = None, prefix: tuple = ()) -> str:
+    """One line for a pydantic ValidationError raised on `data`."""
+    sources = sources or Sources()
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(err["loc"])
+        path = _path(loc)
+        kind = err["type"]
+        message = re.sub(r"^(Value|Assertion) error, ", "", err["msg"])
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            text = f"{path}: unknown key{suggestion(key, _fields_at(loc, data))}"
+        elif kind == "missing":
+            text = f"{path}: required but not given"
+        else:
+            shown = "" if kind in ("missing_type", "unknown_type") else f" = {_show_value(path, err.get('input'))}"
+            if isinstance(err.get("input"), dict):
+                shown = ""
+            text = f"{path}{shown}: {message}"
+        parts.append(f"{text} ({sources.origin(path)})")
+    return "; ".join(parts)
+
+
+def format_hydra_error(exc: BaseException) -> str:
+    """One line for a Hydra/OmegaConf composition or override error."""
+    text = str(exc).strip()
+    missing = re.search(r"Could not find '([^']+)/([^']+)'", text)
+    if missing:
+        group, option = missing.groups()
+        options = re.findall(r"^\t(\S+)$", text, flags=re.M)
+        valid = f"; choose one of: {', '.join(options)}" if options else ""
+        return f"{group}={option}: unknown option for config group '{group}'{valid}"
+    override = re.search(r"Could not override '([^']+)'", text)
+    if override and ("not in struct" in text or "To append" in text):
+        key = override.group(1)
+        return f"{key}: unknown key{_key_hint(key)}"
+    append = re.search(r"Could not append to config\. An item is already at '([^']+)'", text)
+    if append:
+        return f"{append.group(1)}: already exists; override it without the '+' prefix"
+    if type(exc).__name__ == "OverrideParseException" or "Error parsing override" in text:
+        first = text.splitlines()[0] if text else "invalid override"
+        return (
+            f"{first}; quote values with spaces or special characters, e.g. "
+            "'backend.command=\"exit 3\"' (see docs/overrides.md)"
+        )
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    summary = " ".join(lines[:3])
+    return _shorten(summary, 400) if summary else type(exc).__name__
+
+
+def _key_hint(key: str) -> str:
+    from rompy.config import RunConfig
+    from rompy.registry import known_types, resolve
+
+    head, _, rest = key.partition(".")
+    if not rest:
+        return suggestion(head, list(RunConfig.model_fields))
+    if head in GROUPS and "." not in rest:
+        candidates: set[str] = set()
+        for name in known_types(head):
+            try:
+                candidates |= set(resolve(head, name).model_fields)
+            except Exception:
+                continue
+        return suggestion(rest, sorted(candidates)) + f" (append a new key with '+{key}=...')"
+    return f" (append a new key with '+{key}=...')"

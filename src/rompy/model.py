@@ -1,0 +1,322 @@
+"""ModelRun: one run of a model, from staging its directory to the run record.
+
+This is the single run path. The CLI builds a ModelRun from the composed config
+and calls `pipeline`; Python scripts call `generate`, `run`, `postprocess` and
+`pipeline` themselves. Each stage updates `rompy-result.json` atomically, so the
+record always says how far the run got.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+import socket
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, PrivateAttr, SerializeAsAny, field_validator
+
+from rompy import __version__
+from rompy.base import StrictModel
+from rompy.config import check_run_id
+from rompy.core.time import TimeRange
+from rompy.demo import DemoModelConfig
+from rompy.errors import Interrupted, RunDirectoryExists
+from rompy.modelconfig import ModelConfig
+from rompy.results import utcnow, write_json_atomic
+from rompy.secrets_policy import redact_config
+
+log = logging.getLogger("rompy")
+
+RECORD_NAME = "rompy-result.json"
+CONFIG_NAME = "rompy-config.yaml"
+
+
+def _default_period() -> TimeRange:
+    return TimeRange(start=datetime(2020, 2, 21, 4), end=datetime(2020, 2, 24, 4), interval="15min")
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        hydra_version = version("hydra-core")
+    except PackageNotFoundError:
+        hydra_version = "not installed"
+    return {"rompy": __version__, "python": platform.python_version(), "hydra": hydra_version}
+
+
+class ModelRun(StrictModel):
+    """A model run: where it lives, what model it runs, and over which period."""
+
+    run_id: str = Field("run_id", description="Name of the run directory.")
+    period: TimeRange = Field(default_factory=_default_period)
+    output_dir: Path = Field(Path("./simulations"), description="Folder holding run directories.")
+    run_id_subdir: bool = Field(True, description="Put the run in output_dir/run_id (else in output_dir).")
+    delete_existing: bool = Field(False, description="Replace an existing run directory.")
+    config: SerializeAsAny[ModelConfig] = Field(default_factory=DemoModelConfig)
+
+    _record: dict[str, Any] | None = PrivateAttr(None)
+    _source_config: dict[str, Any] | None = PrivateAttr(None)
+    _run_config: dict[str, Any] | None = PrivateAttr(None)
+
+    @field_validator("run_id")
+    @classmethod
+    def _run_id(cls, value):
+        return check_run_id(value)
+
+    # -- layout -----------------------------------------------------------------
+    @property
+    def run_dir(self) -> Path:
+        return self.output_dir / self.run_id if self.run_id_subdir else self.output_dir
+
+    @property
+    def staging_dir(self) -> Path:  # the name upstream rompy used
+        return self.run_dir
+
+    @property
+    def outputs_dir(self) -> Path:
+        return self.run_dir / "outputs"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.run_dir / "datasets"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    @property
+    def record_path(self) -> Path:
+        return self.run_dir / RECORD_NAME
+
+    @property
+    def record(self) -> dict[str, Any] | None:
+        return self._record
+
+    # -- stages -----------------------------------------------------------------
+    def generate(self) -> Path:
+        """Claim the run directory and stage INPUT, datasets/, outputs/, logs/ and the model."""
+        self._claim_run_dir()
+        for sub in (self.datasets_dir, self.outputs_dir, self.logs_dir):
+            sub.mkdir()
+        context = {"run_id": self.run_id, "period": self.period.model_dump(mode="json")}
+        (self.run_dir / "INPUT").write_text(self.config.render_input(context), encoding="utf-8")
+        self.config.stage(self.run_dir)
+        self._write_config_yaml()
+        now = utcnow()
+        self._record = {
+            "run_id": self.run_id,
+            "status": "running",
+            "stage": "generate",
+            "failed_stage": None,
+            "exit_code": None,
+            "message": "",
+            "started_at": now.isoformat(),
+            "finished_at": None,
+            "duration_s": None,
+            "run_dir": str(self.run_dir.resolve()),
+            "config": self._config_for_record(),
+            "versions": _versions(),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "backend": None,
+            "postprocess": None,
+        }
+        self._save_record()
+        log.info("run %s staged in %s", self.run_id, self.run_dir)
+        return self.run_dir
+
+    def run(self, backend=None, **kwargs) -> bool:
+        """Run the model through `backend` (a backend config or name); True on success."""
+        from rompy.backends.base import Job
+
+        backend = _as_backend(backend, **kwargs)
+        backend.preflight()
+        if self._record is None:
+            self.generate()
+        self._record["config"]["backend"] = redact_config(backend.model_dump(mode="json"))
+        self._update(stage="run")
+        command = backend.command if backend.command is not None else self.config.command()
+        job = Job(run_id=self.run_id, run_dir=self.run_dir.resolve(), command=command,
+                  logs_dir=self.logs_dir.resolve())
+        try:
+            result = backend.execute(job)
+        except (KeyboardInterrupt, Interrupted):
+            self._finish("interrupted", "run", message="interrupted by signal")
+            raise
+        except Exception as exc:
+            self._finish("failed", "run", message=f"{type(exc).__name__}: {exc}")
+            raise
+        self._record["backend"] = result.model_dump(mode="json")
+        self._record["exit_code"] = result.exit_code
+        if result.succeeded:
+            self._finish("succeeded", None)
+            log.info("run %s succeeded in %.2f s", self.run_id, result.duration_s)
+        else:
+            self._finish(result.status, "run", message=result.message)
+            log.error("run %s %s: %s", self.run_id, result.status.replace("_", " "), result.message)
+        return result.succeeded
+
+    def postprocess(self, processor="noop", **kwargs) -> dict[str, Any]:
+        """Run a postprocessor (a name, a config, or any object with `process`)."""
+        from rompy.postprocess.base import result_as_dict, result_succeeded
+
+        processor = _as_processor(processor)
+        if self._record is not None and hasattr(processor, "model_dump"):
+            self._record["config"]["postprocessor"] = processor.model_dump(mode="json")
+        try:
+            result = result_as_dict(processor.process(self, **kwargs))
+        except (KeyboardInterrupt, Interrupted):
+            if self._record is not None:
+                self._finish("interrupted", "postprocess", message="interrupted by signal")
+            raise
+        except Exception as exc:
+            result = {"success": False, "message": f"{type(exc).__name__}: {exc}"}
+        ok = result_succeeded(result)
+        if self._record is not None:
+            self._record["postprocess"] = result
+            if not ok and getattr(processor, "fail_run", True):
+                self._finish("failed", "postprocess", message=f"postprocessor failed: {result.get('message', '')}")
+            else:
+                self._save_record()
+        if not ok:
+            log.error("postprocessor %s failed: %s", _processor_name(processor), result.get("message", ""))
+        return result
+
+    def pipeline(self, pipeline_backend: str = "local", backend_config=None, processor="noop",
+                 run_kwargs: dict | None = None, process_kwargs: dict | None = None) -> dict[str, Any]:
+        """generate -> run -> postprocess; stops at the first failed stage."""
+        backend = backend_config if backend_config is not None else _as_backend(pipeline_backend)
+        outcome: dict[str, Any] = {"success": False, "run_id": self.run_id, "stages_completed": []}
+        if self._record is None:
+            outcome["generate"] = str(self.generate())
+        outcome["stages_completed"].append("generate")
+        ran = self.run(backend=backend, **(run_kwargs or {}))
+        outcome["run"] = self._record.get("backend")
+        if not ran:
+            outcome["message"] = self._record.get("message", "")
+            return outcome
+        outcome["stages_completed"].append("run")
+        result = self.postprocess(processor=processor, **(process_kwargs or {}))
+        outcome["postprocess"] = result
+        from rompy.postprocess.base import result_succeeded
+
+        if result_succeeded(result):
+            outcome["stages_completed"].append("postprocess")
+        outcome["success"] = self._record["status"] == "succeeded" and result_succeeded(result)
+        if not outcome["success"]:
+            outcome["message"] = self._record.get("message") or result.get("message", "")
+        return outcome
+
+    # -- internals --------------------------------------------------------------
+    def _claim_run_dir(self) -> None:
+        """Create the run directory atomically; refuse an existing one unless delete_existing."""
+        run_dir = self.run_dir
+        run_dir.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            run_dir.mkdir()
+            return
+        except FileExistsError:
+            if not self.run_id_subdir and run_dir.is_dir() and not any(run_dir.iterdir()):
+                return
+            if not self.delete_existing:
+                raise RunDirectoryExists(
+                    f"run directory {run_dir} already exists; choose another run_id or set "
+                    "delete_existing=true to replace it"
+                ) from None
+        doomed = run_dir.with_name(f".{run_dir.name}.deleting-{os.getpid()}")
+        os.replace(run_dir, doomed)
+        try:
+            run_dir.mkdir()
+        finally:
+            shutil.rmtree(doomed, ignore_errors=True)
+
+    def _config_for_record(self) -> dict[str, Any]:
+        if self._run_config is not None:
+            return redact_config(self._run_config)
+        return {
+            "run_id": self.run_id,
+            "output_dir": str(self.output_dir),
+            "delete_existing": self.delete_existing,
+            "period": self.period.model_dump(mode="json"),
+            "model": self.config.model_dump(mode="json"),
+        }
+
+    def _write_config_yaml(self) -> None:
+        """Save a config that `python -m rompy --config-dir <run_dir> --config-name rompy-config` reruns."""
+        import yaml
+
+        source = self._source_config if self._source_config is not None else self._config_for_record()
+        document = {k: v for k, v in source.items() if k not in ("run_id", "hydra", "defaults")}
+        document = {
+            "defaults": [
+                "rompy",
+                {"override backend": None} if "backend" in document else None,
+                {"override postprocessor": None} if "postprocessor" in document else None,
+                {"override model": None} if "model" in document else None,
+                "_self_",
+            ],
+            **document,
+        }
+        document["defaults"] = [d for d in document["defaults"] if d is not None]
+        text = "# Rerun with: python -m rompy --config-dir <this folder> --config-name rompy-config\n"
+        text += yaml.safe_dump(document, sort_keys=False)
+        (self.run_dir / CONFIG_NAME).write_text(text, encoding="utf-8")
+
+    def _update(self, **fields) -> None:
+        if self._record is not None:
+            self._record.update(fields)
+            self._save_record()
+
+    def _finish(self, status: str, failed_stage: str | None, message: str = "") -> None:
+        if self._record is None:
+            return
+        finished = utcnow()
+        started = datetime.fromisoformat(self._record["started_at"])
+        self._record.update(
+            status=status, failed_stage=failed_stage, message=message,
+            finished_at=finished.isoformat(), duration_s=round((finished - started).total_seconds(), 6),
+        )
+        self._save_record()
+
+    def _save_record(self) -> None:
+        write_json_atomic(self.record_path, self._record)
+
+
+def _as_backend(backend, **kwargs):
+    from rompy.backends.base import BackendConfig
+    from rompy.registry import resolve
+
+    if backend is None:
+        backend = "local"
+    if isinstance(backend, str):
+        return resolve("backend", backend)(**kwargs)
+    if isinstance(backend, dict):
+        return BackendConfig.model_validate(backend)
+    if isinstance(backend, BackendConfig):
+        return backend
+    raise TypeError(f"backend must be a backend config, a dict or a name, got {type(backend).__name__}")
+
+
+def _as_processor(processor):
+    from rompy.postprocess.base import PostprocessorConfig
+    from rompy.registry import resolve
+
+    if processor is None:
+        processor = "noop"
+    if isinstance(processor, str):
+        return resolve("postprocessor", processor)()
+    if isinstance(processor, dict):
+        return PostprocessorConfig.model_validate(processor)
+    if hasattr(processor, "process"):
+        return processor
+    raise TypeError("processor must be a name, a postprocessor config or an object with process()")
+
+
+def _processor_name(processor) -> str:
+    return getattr(processor, "type", type(processor).__name__)

@@ -1,0 +1,1 @@
+"""Postprocessors: what happens to a run's outputs after the model finished."""

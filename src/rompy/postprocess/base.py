@@ -1,0 +1,50 @@
+"""The postprocessor contract.
+
+A postprocessor is anything with `process(model_run, **kwargs)` returning a dict
+or a `PostprocessResult`. Configs validated by rompy subclass
+`PostprocessorConfig`; a plain user object with a `process` method works as well
+when passed to `ModelRun.postprocess`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from rompy.base import PluggableConfig
+from rompy.results import PostprocessResult
+
+
+class PostprocessorConfig(PluggableConfig):
+    kind: ClassVar[str] = "postprocessor"
+    is_kind_base: ClassVar[bool] = True
+
+    fail_run: bool = Field(True, description="A failure of this postprocessor fails the run (exit 1).")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.is_kind_base = False
+
+    def process(self, model_run, **kwargs) -> PostprocessResult | dict[str, Any]:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} does not implement process()")
+
+
+def result_as_dict(result: Any) -> dict[str, Any]:
+    """Normalise a processor's return value for the run record."""
+    if isinstance(result, PostprocessResult):
+        return result.model_dump(mode="json")
+    if hasattr(result, "model_dump"):
+        return result.model_dump(mode="json")
+    if isinstance(result, dict):
+        return result
+    raise TypeError(
+        f"a postprocessor must return a dict or PostprocessResult, got {type(result).__name__}"
+    )
+
+
+def result_succeeded(result: dict[str, Any]) -> bool:
+    """A processor failed when it says success: false (or status 'failed')."""
+    if result.get("success") is False:
+        return False
+    return result.get("status") not in ("failed", "error")

@@ -1,0 +1,86 @@
+"""Find the config class for a `type` value, for backends, postprocessors and models.
+
+Three sources, in order: rompy's built-ins (imported lazily), classes registered
+under an entry-point group by installed packages, and an import path written
+straight into a config file (`type: "my_pkg.module:MyConfig"`), which needs no
+packaging at all.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+
+from rompy.errors import ConfigError
+
+BUILTINS: dict[str, dict[str, str]] = {
+    "backend": {
+        "local": "rompy.backends.local:LocalConfig",
+        "docker": "rompy.backends.docker:DockerConfig",
+    },
+    "postprocessor": {
+        "noop": "rompy.postprocess.noop:NoopConfig",
+        "archive": "rompy.postprocess.archive:ArchiveConfig",
+        "summary": "rompy.postprocess.summary:SummaryConfig",
+    },
+    "model": {
+        "demo": "rompy.demo:DemoModelConfig",
+    },
+}
+
+ENTRY_POINT_GROUPS: dict[str, tuple[str, ...]] = {
+    "backend": ("rompy.backends",),
+    # `rompy.postprocess.config` is the group upstream rompy's plugin packages use.
+    "postprocessor": ("rompy.postprocessors", "rompy.postprocess.config"),
+    "model": ("rompy.models",),
+}
+
+
+@lru_cache(maxsize=None)
+def _entry_points(kind: str) -> dict[str, object]:
+    from importlib.metadata import entry_points
+
+    found: dict[str, object] = {}
+    for group in ENTRY_POINT_GROUPS[kind]:
+        for ep in entry_points(group=group):
+            found.setdefault(ep.name, ep)
+    return found
+
+
+def _import_path(path: str):
+    module_name, _, attr = path.partition(":")
+    module = importlib.import_module(module_name)
+    obj = module
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def known_types(kind: str) -> list[str]:
+    """All `type` names available for a kind, built-ins first."""
+    names = list(BUILTINS[kind])
+    names += [n for n in _entry_points(kind) if n not in names]
+    return names
+
+
+@lru_cache(maxsize=None)
+def resolve(kind: str, type_name: str):
+    """Return the config class for `type_name`, or raise ConfigError listing the choices."""
+    if type_name in BUILTINS[kind]:
+        return _import_path(BUILTINS[kind][type_name])
+    if ":" in type_name:
+        try:
+            return _import_path(type_name)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(
+                f"{kind}.type: cannot import {type_name!r} ({exc}); "
+                "an import path is written 'package.module:ClassName'"
+            ) from None
+    eps = _entry_points(kind)
+    if type_name in eps:
+        return eps[type_name].load()
+    choices = ", ".join(known_types(kind))
+    raise ConfigError(
+        f"{kind}.type: unknown {kind} type {type_name!r}; choose one of: {choices}, "
+        "or an import path 'package.module:ClassName'"
+    )

@@ -1,0 +1,66 @@
+"""`run(config)`: the one entry point every front end calls.
+
+The CLI, the Python API and the examples all come here (or to ModelRun, which
+this calls), so a run is decided in exactly one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from rompy.config import RunConfig, new_run_id
+from rompy.errors import EXIT_OK, EXIT_RUN_FAILED
+
+log = logging.getLogger("rompy")
+
+
+@dataclass
+class RunOutcome:
+    """What the caller needs: exit code, the record (if a run happened), the run dir."""
+
+    exit_code: int
+    run_id: str | None = None
+    run_dir: str | None = None
+    record: dict[str, Any] | None = None
+    pipeline: dict[str, Any] = field(default_factory=dict)
+
+
+def build_model_run(config: RunConfig, source_config: dict[str, Any] | None = None):
+    """The ModelRun a RunConfig describes (the CLI and API build it the same way)."""
+    from rompy.model import ModelRun
+
+    model_run = ModelRun(
+        run_id=config.run_id or new_run_id(),
+        output_dir=config.output_dir,
+        delete_existing=config.delete_existing,
+        config=config.model,
+    )
+    dumped = config.model_dump(mode="json")
+    dumped["run_id"] = model_run.run_id
+    model_run._run_config = dumped
+    model_run._source_config = source_config
+    return model_run
+
+
+def run(config: RunConfig | dict[str, Any], source_config: dict[str, Any] | None = None) -> RunOutcome:
+    """Validate (if needed), pre-flight, and run generate -> run -> postprocess."""
+    if not isinstance(config, RunConfig):
+        config = RunConfig.model_validate(config)
+    if config.dry_run:
+        config.backend.preflight()
+        import yaml
+
+        from rompy.secrets_policy import redact_config
+
+        sys.stdout.write(yaml.safe_dump(redact_config(config.model_dump(mode="json")), sort_keys=False))
+        sys.stdout.flush()
+        return RunOutcome(exit_code=EXIT_OK, run_id=config.run_id)
+    model_run = build_model_run(config, source_config)
+    outcome = model_run.pipeline(backend_config=config.backend, processor=config.postprocessor)
+    record = model_run.record
+    exit_code = EXIT_OK if outcome["success"] else EXIT_RUN_FAILED
+    return RunOutcome(exit_code=exit_code, run_id=model_run.run_id, run_dir=str(model_run.run_dir),
+                      record=record, pipeline=outcome)

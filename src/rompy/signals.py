@@ -1,0 +1,33 @@
+"""Turn SIGINT and SIGTERM into an `Interrupted` exception in the main thread.
+
+Raising (instead of exiting) lets every `finally` block run: the process group
+is killed, the container removed and the record marked `interrupted`.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from contextlib import contextmanager
+
+from rompy.errors import Interrupted
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+@contextmanager
+def interruptible():
+    """Within this block SIGINT/SIGTERM raise Interrupted (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, _raise_interrupted)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
