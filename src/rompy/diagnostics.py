@@ -155,5 +155,5 @@ def _key_hint(key: str) -> str:
                 candidates |= set(resolve(head, name).model_fields)
             except Exception:
                 continue
-        return suggestion(rest, sorted(candidates)) + f" (append a new key with '+{key}=...')"
+        return suggestion(rest, sorted(candidates))
     return f" (append a new key with '+{key}=...')"
