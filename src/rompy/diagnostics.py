@@ -27,11 +27,13 @@ class Sources:
     search_dirs: list[str] = field(default_factory=list)
 
     def origin(self, path: str) -> str:
+        group = path.split(".", 1)[0]
         for override in reversed(self.overrides):
             key = override.split("=", 1)[0].lstrip("+~")
+            if key in GROUPS and key == group:
+                break  # a group choice: the value came from that group's file
             if path == key or path.startswith(key + "."):
                 return f"set by override '{_shorten(override)}'"
-        group = path.split(".", 1)[0]
         if group in GROUPS and group in self.choices:
             choice = self.choices[group]
             for folder in self.search_dirs:
