@@ -101,6 +101,8 @@ def format_validation_error(exc, data: Any, sources: Sources | None = None, pref
         loc = prefix + tuple(err["loc"])
         path = _path(loc)
         kind = err["type"]
+        if kind in ("missing_type", "unknown_type", "not_a_config"):
+            path = f"{path}.type" if path else "type"
         message = re.sub(r"^(Value|Assertion) error, ", "", err["msg"])
         if kind == "extra_forbidden":
             key = str(loc[-1])

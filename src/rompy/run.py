@@ -61,6 +61,7 @@ def run(config: RunConfig | dict[str, Any], source_config: dict[str, Any] | None
     model_run = build_model_run(config, source_config)
     outcome = model_run.pipeline(backend_config=config.backend, processor=config.postprocessor)
     record = model_run.record
-    exit_code = EXIT_OK if outcome["success"] else EXIT_RUN_FAILED
+    # The record decides: a processor with fail_run=false may fail without failing the run.
+    exit_code = EXIT_OK if record and record["status"] == "succeeded" else EXIT_RUN_FAILED
     return RunOutcome(exit_code=exit_code, run_id=model_run.run_id, run_dir=str(model_run.run_dir),
                       record=record, pipeline=outcome)

@@ -1,0 +1,72 @@
+"""Built-in postprocessors on real run outputs."""
+
+from __future__ import annotations
+
+import csv
+import json
+import tarfile
+import zipfile
+
+import pytest
+
+from rompy.backends import LocalConfig
+from rompy.model import ModelRun
+from rompy.postprocess.archive import ArchiveConfig
+from rompy.postprocess.summary import SummaryConfig
+
+
+@pytest.fixture
+def finished_run(tmp_path):
+    run = ModelRun(run_id="pp", output_dir=tmp_path)
+    assert run.run(backend=LocalConfig(timeout=60))
+    (run.outputs_dir / "nested").mkdir()
+    (run.outputs_dir / "nested" / "notes.txt").write_text("hello\n")
+    return run
+
+
+@pytest.mark.parametrize("fmt", ["tar.gz", "zip"])
+def test_archive_contains_exactly_the_outputs(finished_run, fmt):
+    result = finished_run.postprocess(processor=ArchiveConfig(format=fmt))
+    assert result["success"], result
+    archive = finished_run.run_dir / f"pp-outputs.{fmt}"
+    assert result["data"]["archive"] == str(archive)
+    if fmt == "zip":
+        with zipfile.ZipFile(archive) as zf:
+            names = sorted(zf.namelist())
+            csv_bytes = zf.read("outputs/dispersion.csv")
+    else:
+        with tarfile.open(archive) as tf:
+            names = sorted(m.name for m in tf.getmembers() if m.isfile())
+            csv_bytes = tf.extractfile("outputs/dispersion.csv").read()
+    assert names == ["outputs/dispersion.csv", "outputs/nested/notes.txt"]
+    assert csv_bytes == (finished_run.outputs_dir / "dispersion.csv").read_bytes()
+
+
+def test_archive_remove_outputs(finished_run):
+    result = finished_run.postprocess(processor=ArchiveConfig(remove_outputs=True))
+    assert result["success"]
+    assert not (finished_run.outputs_dir / "dispersion.csv").exists()
+
+
+def test_summary_reports_counts_sizes_and_column_ranges(finished_run):
+    result = finished_run.postprocess(processor=SummaryConfig())
+    assert result["success"]
+    report = json.loads((finished_run.run_dir / "summary.json").read_text())
+    assert report["file_count"] == 2
+    csv_path = finished_run.outputs_dir / "dispersion.csv"
+    assert report["files"]["dispersion.csv"]["bytes"] == csv_path.stat().st_size
+    rows = list(csv.DictReader(open(csv_path)))
+    lengths = [float(r["wavelength_m"]) for r in rows]
+    columns = report["files"]["dispersion.csv"]["columns"]
+    assert columns["wavelength_m"] == {"min": min(lengths), "max": max(lengths)}
+    assert columns["depth_m"] == {"min": 10.0, "max": 50.0}
+    assert report["total_bytes"] == csv_path.stat().st_size + 6
+
+
+def test_archive_without_outputs_fails(tmp_path):
+    run = ModelRun(run_id="empty", output_dir=tmp_path)
+    run.generate()
+    run.outputs_dir.rmdir()
+    result = run.postprocess(processor="archive")
+    assert result["success"] is False
+    assert run.record["status"] == "failed" and run.record["failed_stage"] == "postprocess"
