@@ -1,0 +1,101 @@
+"""Core speed figures, each against a baseline measured in the same run.
+
+1. rompy dry run vs a minimal @hydra.main app with one config group (target ratio <= 1.1)
+2. peak RSS of the rompy dry run (target <= 70 MB)
+3. local run of 'true' minus the dry run (target <= 30 ms overhead)
+
+Usage: python benchmarks/bench_core.py [--repeat N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+MINIMAL_APP = textwrap.dedent("""\
+    import hydra
+
+    @hydra.main(version_base="1.3", config_path="conf", config_name="config")
+    def main(cfg):
+        print(cfg.db.driver)
+
+    if __name__ == "__main__":
+        main()
+    """)
+
+
+def _make_minimal_app(root: Path) -> Path:
+    (root / "conf/db").mkdir(parents=True)
+    (root / "conf/config.yaml").write_text("defaults:\n  - db: mysql\n  - _self_\n")
+    (root / "conf/db/mysql.yaml").write_text("driver: mysql\nuser: omry\n")
+    app = root / "app.py"
+    app.write_text(MINIMAL_APP)
+    return app
+
+
+def _time(cmd: list[str], cwd: Path, repeat: int) -> float:
+    """Median wall seconds of `cmd` over `repeat` runs."""
+    walls = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        walls.append(time.perf_counter() - start)
+        if proc.returncode != 0:
+            raise SystemExit(f"benchmark command failed: {' '.join(cmd)}\n{proc.stderr.decode()}")
+    return statistics.median(walls)
+
+
+def _peak_rss_mb(cmd: list[str], cwd: Path) -> float:
+    """Peak RSS of one run of `cmd`, from wait4's rusage (KiB on Linux)."""
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0
+    return usage.ru_maxrss / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        app = _make_minimal_app(root / "minimal")
+        work = root / "work"
+        work.mkdir()
+        hydra_cmd = [py, str(app), "hydra.run.dir=.", "hydra.output_subdir=null"]
+        dry_cmd = [py, "-m", "rompy", "dry_run=true"]
+        # Warm the page cache and .pyc files once.
+        _time(hydra_cmd, app.parent, 2)
+        _time(dry_cmd, work, 2)
+        minimal = _time(hydra_cmd, app.parent, args.repeat)
+        dry = _time(dry_cmd, work, args.repeat)
+        true_runs = []
+        for i in range(args.repeat):
+            start = time.perf_counter()
+            subprocess.run([py, "-m", "rompy", f"run_id=bench{i}", "backend.command='true'"], cwd=work,
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            true_runs.append(time.perf_counter() - start)
+        local = statistics.median(true_runs)
+        rss = max(_peak_rss_mb(dry_cmd, work) for _ in range(3))
+        rss_minimal = max(_peak_rss_mb(hydra_cmd, app.parent) for _ in range(3))
+    ratio = dry / minimal
+    overhead_ms = (local - dry) * 1000
+    print(f"minimal @hydra.main app      : {minimal * 1000:8.1f} ms (median of {args.repeat})")
+    print(f"rompy dry run                : {dry * 1000:8.1f} ms")
+    print(f"  ratio dry run / minimal    : {ratio:8.3f}   (target <= 1.10)")
+    print(f"peak RSS rompy dry run       : {rss:8.1f} MB  (target <= 70; minimal app {rss_minimal:.1f} MB)")
+    print(f"rompy local run of 'true'    : {local * 1000:8.1f} ms")
+    print(f"  overhead over the dry run  : {overhead_ms:8.1f} ms (target <= 30)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
