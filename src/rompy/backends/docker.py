@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import posixpath
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from rompy.backends.base import BackendConfig, Job
 from rompy.results import BackendResult
@@ -37,6 +37,10 @@ class DockerConfig(BackendConfig):
     gpus: str | int | None = Field(None, description="GPUs to expose: 'all' or a count.")
     network: str | None = Field(None, description="Docker network mode, e.g. 'none', 'host', 'bridge'.")
     shm_size: str | None = Field(None, description="Size of /dev/shm, e.g. '1g'.")
+
+    # Set by preflight() and reused by execute(): one engine connection, one image lookup/pull.
+    _client: Any = PrivateAttr(None)
+    _image_info: dict | None = PrivateAttr(None)
 
     @field_validator("image")
     @classmethod

@@ -1,0 +1,92 @@
+"""Who owns a container: the labels rompy puts on every container it creates.
+
+A container outlives a SIGKILLed rompy. To remove such orphans later without ever
+touching a container of a live rompy, each container says which process created
+it, precisely enough that a recycled pid cannot pass for the owner: host id, pid
+namespace, boot id, pid and the pid's start time (field 22 of /proc/<pid>/stat).
+Standard library only: the reaper runs at every rompy start and must stay cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import lru_cache
+
+LABEL_RUN_ID = "rompy.run_id"
+LABEL_HOST = "rompy.owner_host"
+LABEL_PID = "rompy.owner_pid"
+LABEL_START = "rompy.owner_start"
+LABEL_BOOT = "rompy.owner_boot"
+LABEL_PIDNS = "rompy.owner_pidns"
+LABEL_REMOVE = "rompy.remove"  # "false" when the user asked to keep the container
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="ascii", errors="replace") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+@lru_cache(maxsize=None)
+def host_id() -> str:
+    """A stable id of this machine: /etc/machine-id, else the hostname."""
+    return _read("/etc/machine-id") or _read("/var/lib/dbus/machine-id") or socket.gethostname()
+
+
+@lru_cache(maxsize=None)
+def boot_id() -> str:
+    return _read("/proc/sys/kernel/random/boot_id")
+
+
+@lru_cache(maxsize=None)
+def pid_namespace() -> str:
+    """Pids are only comparable inside one pid namespace (rompy may run in a container)."""
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return ""
+
+
+def process_start(pid: int) -> str | None:
+    """Start time of `pid` in clock ticks since boot, or None if it is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # fields[0] is field 3 (state); field 22 (starttime) is fields[19].
+    if not fields or fields[0] == b"Z" or len(fields) < 20:
+        return None
+    return fields[19].decode()
+
+
+def owner_labels(pid: int | None = None) -> dict[str, str]:
+    """Labels naming the current process (or `pid`) as the owner of a container."""
+    pid = os.getpid() if pid is None else pid
+    return {
+        LABEL_HOST: host_id(),
+        LABEL_PIDNS: pid_namespace(),
+        LABEL_BOOT: boot_id(),
+        LABEL_PID: str(pid),
+        LABEL_START: process_start(pid) or "",
+    }
+
+
+def is_orphan(labels: dict[str, str]) -> bool:
+    """True only for a container created by a rompy on this host that is no longer alive.
+
+    Anything not clearly ours (other host, other pid namespace, missing labels) is
+    not an orphan: when in doubt, leave it alone.
+    """
+    if labels.get(LABEL_HOST) != host_id() or not labels.get(LABEL_PID, "").isdigit():
+        return False
+    if labels.get(LABEL_PIDNS, "") != pid_namespace():
+        return False
+    if not labels.get(LABEL_START):
+        return False
+    if labels.get(LABEL_BOOT) and labels[LABEL_BOOT] != boot_id():
+        return True  # the machine rebooted since: every owner of that boot is gone
+    return process_start(int(labels[LABEL_PID])) != labels[LABEL_START]
