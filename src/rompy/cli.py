@@ -120,9 +120,20 @@ def main(argv: list[str] | None = None) -> int:
     sys.exit(code)
 
 
+def _reap_orphan_containers() -> None:
+    """Remove containers a SIGKILLed rompy left behind; cheap, and never fails the CLI."""
+    try:
+        from rompy.backends.docker_reaper import reap_orphans
+
+        reap_orphans()
+    except Exception:  # noqa: BLE001 - best effort by design
+        pass
+
+
 def run_cli(argv: list[str]) -> int:
     """Run the CLI in-process and return its exit code (used by tests and `main`)."""
     global COMPOSING
+    _reap_orphan_containers()
     import hydra
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
