@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from dataclasses import dataclass, field
 
 from rompy.errors import (
@@ -85,6 +86,8 @@ def _task(state: _State):
         from rompy.signals import interruptible
 
         debug = bool(cfg.get("debug", False))
+        # Returned (not only kept in state) so that a sweep can record each member.
+        result = {"exit_code": EXIT_OK, "message": "", "outcome": None}
         try:
             logs.configure(str(cfg.get("log_level", "INFO")).upper())
         except ValueError:
@@ -93,23 +96,25 @@ def _task(state: _State):
             with interruptible():
                 config, source = validate(cfg)
                 outcome = run(config, source)
-            state.exit_codes.append(outcome.exit_code)
+            result.update(exit_code=outcome.exit_code, outcome=outcome)
         except Interrupted as exc:
             error(f"interrupted by {exc}")
-            state.exit_codes.append(exc.exit_code)
+            result.update(exit_code=exc.exit_code, message=f"interrupted by {exc}")
         except KeyboardInterrupt:
             error("interrupted")
-            state.exit_codes.append(EXIT_SIGINT)
+            result.update(exit_code=EXIT_SIGINT, message="interrupted")
         except RompyError as exc:
             if debug:
-                raise
+                traceback.print_exc()
             error(str(exc))
-            state.exit_codes.append(exc.exit_code)
+            result.update(exit_code=exc.exit_code, message=str(exc))
         except Exception as exc:  # a bug or an environment fault: still one line
             if debug:
-                raise
+                traceback.print_exc()
             error(f"{type(exc).__name__}: {exc} (run with debug=true for a traceback)")
-            state.exit_codes.append(EXIT_RUN_FAILED)
+            result.update(exit_code=EXIT_RUN_FAILED, message=f"{type(exc).__name__}: {exc}")
+        state.exit_codes.append(result["exit_code"])
+        return result
 
     return task
 
@@ -153,7 +158,10 @@ def run_cli(argv: list[str]) -> int:
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's own errors reach us (exit 2, one line)
     COMPOSING = True
     try:
-        app()
+        from rompy.single_run import try_single_run
+
+        if not try_single_run(argv, str(shipped_conf_dir()), CONFIG_NAME, _task(state)):
+            app()
     except (HydraException, OmegaConfBaseException) as exc:
         error(format_hydra_error(exc))
         return EXIT_USAGE
@@ -168,4 +176,7 @@ def run_cli(argv: list[str]) -> int:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_full_error
-    return state.exit_code
+    from rompy.sweep.outcome import take_exit_code
+
+    sweep_code = take_exit_code()  # multirun: 1 if any member failed, 130/143 if interrupted
+    return state.exit_code if sweep_code is None else sweep_code

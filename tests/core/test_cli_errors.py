@@ -53,7 +53,9 @@ def test_debug_true_shows_the_traceback(workdir):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr  # a failed model is not an exception
     proc = run_rompy("debug=true", "backend.timeout=5", cwd=workdir)
-    assert proc.returncode != 0
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr and "ConfigError" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("rompy: error: backend.timeout")
 
 
 def test_existing_run_directory_is_refused_and_left_untouched(workdir):
