@@ -141,7 +141,7 @@ class ModelRun(StrictModel):
             self.generate()
         self._record["config"]["backend"] = redact_config(backend.model_dump(mode="json"))
         self._update(stage="run")
-        command = backend.command if backend.command is not None else self.config.command()
+        command = backend.resolve_command(self.config.command())
         job = Job(run_id=self.run_id, run_dir=self.run_dir.resolve(), command=command,
                   logs_dir=self.logs_dir.resolve())
         try:

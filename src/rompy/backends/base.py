@@ -8,11 +8,12 @@ run, where, where logs go) and returns a `BackendResult`. Custom backends subcla
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from rompy.base import PluggableConfig
 from rompy.results import BackendResult
@@ -53,6 +54,12 @@ class BackendConfig(PluggableConfig):
         default_factory=dict,
         description="Extra environment variables for the model; values are strings.",
     )
+    executable: str | None = Field(
+        None, description="Program to run instead of the model's own command (used with mpiexec)."
+    )
+    mpiexec: str | None = Field(
+        None, description="MPI launcher, e.g. 'mpiexec'; runs '<mpiexec> -n <cpu> <command>' (cpu must be whole).",
+    )
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -79,6 +86,23 @@ class BackendConfig(PluggableConfig):
                 raise ValueError(f"env_vars.{name} must be a string, number or boolean")
             converted[str(name)] = item if isinstance(item, str) else str(item)
         return converted
+
+    @model_validator(mode="after")
+    def _mpi_needs_whole_cpus(self):
+        cpu = getattr(self, "cpu", 1)
+        if self.mpiexec is not None and float(cpu) != int(cpu):
+            raise ValueError(f"cpu must be a whole number of MPI ranks when mpiexec is set, got {cpu}")
+        return self
+
+    def resolve_command(self, model_command: str | list[str]) -> str | list[str]:
+        """The command to run: `command`, else `executable`, else the model's; MPI-wrapped if asked."""
+        command = self.command if self.command is not None else (self.executable or model_command)
+        if not self.mpiexec:
+            return command
+        launcher = shlex.split(self.mpiexec)
+        if not any(arg in ("-n", "-np") or arg.startswith(("-n=", "-np=")) for arg in launcher[1:]):
+            launcher += ["-n", str(int(getattr(self, "cpu", 1)))]
+        return launcher + (shlex.split(command) if isinstance(command, str) else list(command))
 
     def preflight(self) -> None:
         """Check that the backend can start, before anything is created. Raise PreflightError."""
