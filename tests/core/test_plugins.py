@@ -110,6 +110,9 @@ def test_entry_point_registered_postprocessor(workdir):
 
         [rompy.postprocess.config]
         legacy_fail = userplug:AlwaysFails
+
+        [rompy.backends]
+        recorder = userplug:Recording
         """))
     env["PYTHONPATH"] = f"{site}:{workdir}"
     (workdir / "conf/postprocessor/ep.yaml").write_text("type: countlines\n")
@@ -119,3 +122,7 @@ def test_entry_point_registered_postprocessor(workdir):
     assert read_record(workdir / "output/e1")["postprocess"]["lines"] == 7
     proc = run_rompy("postprocessor=legacy", "run_id=e2", cwd=workdir, env=env)
     assert proc.returncode == 1  # found through upstream's group, and it fails the run
+    (workdir / "conf/backend/ep.yaml").write_text("type: recorder\nmarker: via-entry-point\n")
+    proc = run_rompy("backend=ep", "run_id=e3", cwd=workdir, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (workdir / "output/e3/outputs/recorded.txt").read_text().startswith("via-entry-point:")
