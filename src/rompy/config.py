@@ -18,6 +18,7 @@ from rompy.backends.base import BackendConfig
 from rompy.base import StrictModel
 from rompy.modelconfig import ModelConfig
 from rompy.postprocess.base import PostprocessorConfig
+from rompy.sweep.settings import SweepConfig
 
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
@@ -48,6 +49,7 @@ class RunConfig(StrictModel):
     backend: SerializeAsAny[BackendConfig]
     postprocessor: SerializeAsAny[PostprocessorConfig]
     model: SerializeAsAny[ModelConfig]
+    sweep: SweepConfig = Field(default_factory=SweepConfig, description="How a multirun (-m) treats its members; ignored by a single run.")
 
     @field_validator("run_id")
     @classmethod

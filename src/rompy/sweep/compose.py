@@ -1,0 +1,139 @@
+"""Compose each member's config once, and cheaply when members differ only in values.
+
+Hydra's basic sweeper composes every member to check the batch and its launcher
+composes it again (DESIGN §4: ~0.1 s each here). A member's config is the config
+composed from its defaults list (its config-group choices) with its value overrides
+applied on top, so members that share their group choices share that first part.
+MemberComposer composes one *template* per distinct set of group overrides with
+Hydra itself (`load_sweep_config`) and, per member, copies the template's task part
+and applies the value overrides with Hydra's own `_apply_overrides_to_config`.
+
+The hydra node (large, and the same for members of one template but for
+`overrides.task`, `job.override_dirname`, `job.num` and `job.id`) is not copied per
+member: a ComposedMember carries those four values and writes them into the
+template's hydra node when it is activated, in the process that runs it. Anything
+unusual (a per-member `hydra.` override, Hydra internals that moved) falls back to
+a full composition, so a member's config is always the one Hydra would compose.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger("rompy.sweep")
+
+
+@dataclass
+class ComposedMember:
+    """A member's task config (no hydra node) plus what its hydra node must say."""
+
+    task_cfg: Any           # DictConfig without `hydra`, what the task receives
+    hydra_cfg: Any          # DictConfig {hydra: ...}, shared by the members of one template
+    task_overrides: list
+    override_dirname: str
+    num: int
+    job_id: str
+
+    def activate(self):
+        """Make this member's hydra node current (HydraConfig.get()); returns it."""
+        from hydra.core.hydra_config import HydraConfig
+        from omegaconf import open_dict, read_write
+
+        node = self.hydra_cfg.hydra
+        with read_write(node), open_dict(node):
+            node.overrides.task = list(self.task_overrides)
+            node.job.override_dirname = self.override_dirname
+            node.job.num = self.num
+            node.job.id = self.job_id
+        node._set_parent(self.task_cfg)
+        HydraConfig.instance().cfg = self.hydra_cfg
+        return node
+
+
+class MemberComposer:
+    def __init__(self, config_loader, master_config):
+        self._loader = config_loader
+        self._master = master_config
+        self._templates: dict[tuple[str, ...], tuple[Any, Any]] = {}
+        self._parsed: dict[str, Any] = {}
+        self._parser = None
+        self._repo = None
+        self.fast = True
+        try:
+            from hydra.core.override_parser.overrides_parser import OverridesParser
+
+            self._parser = OverridesParser.create(config_loader=config_loader)
+            hydra_overrides = list(master_config.hydra.overrides.hydra)
+            _, self._repo = config_loader._parse_overrides_and_create_caching_repo(
+                master_config.hydra.job.config_name, hydra_overrides
+            )
+        except Exception as exc:  # Hydra internals changed: stay correct, be slower
+            log.debug("full composition for every member: %s", exc)
+            self.fast = False
+
+    def compose(self, overrides: list[str], number: int, job_id: str) -> ComposedMember:
+        """The member's config, as Hydra would compose it."""
+        member = self._compose_fast(overrides, number, job_id) if self.fast else None
+        if member is None:
+            member = self._compose_full(overrides, number, job_id)
+        return member
+
+    # -- internals ------------------------------------------------------------------
+    def _compose_full(self, overrides, number, job_id) -> ComposedMember:
+        cfg = self._loader.load_sweep_config(self._master, list(overrides))
+        task_cfg, hydra_cfg = _split(cfg)
+        return ComposedMember(task_cfg, hydra_cfg, list(cfg.hydra.overrides.task),
+                              str(cfg.hydra.job.override_dirname), number, job_id)
+
+    def _parse(self, overrides: list[str]) -> list:
+        parsed = []
+        for line in overrides:
+            override = self._parsed.get(line)
+            if override is None:
+                override = self._parser.parse_overrides([line])[0]
+                self._parsed[line] = override
+            parsed.append(override)
+        return parsed
+
+    def _compose_fast(self, overrides, number, job_id) -> ComposedMember | None:
+        from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+
+        parsed = self._parse(list(overrides))
+        groups: list[str] = []
+        values = []
+        for override in parsed:
+            if override.is_hydra_override():
+                return None
+            if override.package is not None or (
+                self._repo.group_exists(override.key_or_group) and not isinstance(override.value(), dict)
+            ):
+                groups.append(override.input_line)
+            else:
+                values.append(override)
+        key = tuple(groups)
+        template = self._templates.get(key)
+        if template is None:
+            template = _split(self._loader.load_sweep_config(self._master, list(groups)))
+            self._templates[key] = template
+        template_task, hydra_cfg = template
+        task_cfg = copy.deepcopy(template_task)
+        ConfigLoaderImpl._apply_overrides_to_config(values, task_cfg)
+        dirname_conf = hydra_cfg.hydra.job.config.override_dirname
+        dirname = get_overrides_dirname(overrides=parsed, kv_sep=dirname_conf.kv_sep,
+                                        item_sep=dirname_conf.item_sep,
+                                        exclude_keys=list(dirname_conf.exclude_keys))
+        return ComposedMember(task_cfg, hydra_cfg, [o.input_line for o in parsed], dirname, number, job_id)
+
+
+def _split(cfg) -> tuple[Any, Any]:
+    """(task part, {hydra: ...}) of a composed config; the task part keeps the resolver cache."""
+    from omegaconf import OmegaConf, open_dict, read_write
+
+    hydra_cfg = OmegaConf.masked_copy(cfg, "hydra")
+    task_cfg = copy.deepcopy(cfg)
+    with read_write(task_cfg), open_dict(task_cfg):
+        del task_cfg["hydra"]
+    return task_cfg, hydra_cfg

@@ -1,0 +1,143 @@
+"""Run one member through the CLI's own task, in whatever process it lands in.
+
+The same function runs a member in the sweep's process (sequential launcher), in
+a forked worker (parallel launcher) and on a SLURM node (slurm launcher), so a
+member behaves exactly like `rompy` run once with the same overrides. What Hydra's
+`run_job` would do and the task needs is done here (HydraConfig for `${hydra:...}`
+and error messages, `hydra.job.env_set`, callbacks); what it costs and rompy does
+not need is not (deep copies, per-job log setup, a job dir per member).
+
+Nothing that escapes the task stops the sweep: a `SystemExit` or any other
+exception becomes a failed member, an interrupt an interrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from rompy.errors import EXIT_RUN_FAILED, EXIT_SIGINT, Interrupted
+from rompy.sweep.records import MemberResult
+
+log = logging.getLogger("rompy.sweep")
+
+
+def expected_run_dir(cfg) -> str | None:
+    """output_dir/run_id of a member's task config (None if it cannot be resolved)."""
+    from omegaconf import OmegaConf
+
+    try:
+        output_dir = OmegaConf.select(cfg, "output_dir")
+        run_id = OmegaConf.select(cfg, "run_id")
+    except Exception:
+        return None
+    if not output_dir or not run_id:
+        return None
+    return str((Path(str(output_dir)) / str(run_id)).resolve())
+
+
+def run_member(task_function, member, callbacks=None, run_dir: str | None = None) -> MemberResult:
+    """Call `task_function` on a ComposedMember (see compose.py) and say how it ended."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import env_override
+
+    from rompy.results import utcnow
+
+    started, t0 = utcnow(), time.monotonic()
+    cfg = member.task_cfg
+    run_dir = run_dir or expected_run_dir(cfg)
+    hydra_config = HydraConfig.instance()
+    previous_cfg = hydra_config.cfg
+    ret: Any = None
+    failure: MemberResult | None = None
+    try:
+        node = member.activate()
+        env_set = dict(node.job.env_set or {})
+        if callbacks is not None and getattr(callbacks, "callbacks", None):
+            callbacks.on_job_start(config=member.hydra_cfg, task_function=task_function)
+        with env_override(env_set):
+            ret = task_function(cfg)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
+        failure = MemberResult("interrupted", code, f"interrupted ({exc or 'SIGINT'})")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) and exc.code else EXIT_RUN_FAILED
+        failure = MemberResult("failed", code, f"the member raised SystemExit({exc.code!r})")
+    except BaseException as exc:  # debug=true re-raises: show it, keep sweeping
+        traceback.print_exc()
+        failure = MemberResult("failed", EXIT_RUN_FAILED, f"{type(exc).__name__}: {exc}")
+    finally:
+        hydra_config.cfg = previous_cfg
+    result = failure or result_from_task_return(ret)
+    finished = utcnow()
+    result.started_at = result.started_at or started.isoformat()
+    result.finished_at = result.finished_at or finished.isoformat()
+    if result.duration_s is None:
+        result.duration_s = round(time.monotonic() - t0, 6)
+    result.run_dir = result.run_dir or run_dir
+    if failure is not None:
+        settle_record(result.run_dir, result)
+    return result
+
+
+def result_from_task_return(ret: Any) -> MemberResult:
+    """Map the CLI task's return value (dict with exit_code/message/outcome) to a result."""
+    if not isinstance(ret, dict):
+        return MemberResult("succeeded", 0)
+    exit_code = int(ret.get("exit_code") or 0)
+    message = ret.get("message") or ""
+    outcome = ret.get("outcome")
+    record = getattr(outcome, "record", None) if outcome is not None else None
+    if record:
+        status = record.get("status") or "failed"
+        if status == "running":
+            status = "failed"
+        if exit_code in (130, 143):
+            status = "interrupted"
+        elif status == "succeeded" and exit_code != 0:
+            status = "failed"
+        return MemberResult(
+            status=status, exit_code=exit_code, message=message or record.get("message", ""),
+            model_exit_code=record.get("exit_code"), run_dir=record.get("run_dir"),
+        )
+    if exit_code in (130, 143):
+        status = "interrupted"
+    else:
+        status = "succeeded" if exit_code == 0 else "failed"
+    run_dir = getattr(outcome, "run_dir", None) if outcome is not None else None
+    return MemberResult(status=status, exit_code=exit_code, message=message, run_dir=run_dir)
+
+
+def settle_record(run_dir: str | None, result: MemberResult) -> None:
+    """A member that escaped the task left its record at 'running': say how it ended."""
+    if not run_dir:
+        return
+    from rompy.model import RECORD_NAME
+    from rompy.results import write_json_atomic
+
+    path = Path(run_dir) / RECORD_NAME
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if record.get("status") != "running":
+        return
+    record.update(status=result.status, message=result.message, finished_at=result.finished_at,
+                  failed_stage=record.get("stage"))
+    try:
+        write_json_atomic(path, record)
+    except OSError:
+        pass
+
+
+def flush_std_streams() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass

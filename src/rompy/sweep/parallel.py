@@ -1,0 +1,167 @@
+"""Parallel executor: members run side by side in forked worker processes, sized by cores.
+
+Why fork: the worker starts as a copy of the sweep process with Hydra, the task
+and the member's already composed config in memory, so it starts in milliseconds
+and nothing is composed twice. Threads cannot do this (Hydra's job state is
+process-wide, DESIGN §4) and joblib's fixed `n_jobs` cannot weigh members.
+
+Scheduling: members start in sweep order while the sum of the running members'
+weights (weights.py) stays within the core budget (`cores`, default: the cores
+this process may use) and at most `max_workers` run. A member heavier than the
+budget runs alone. Each worker is its own process group, so a Ctrl-C reaches only
+the sweep, which passes the signal on once to every worker; workers then stop
+their model, mark their record interrupted and report back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+from collections import deque
+from dataclasses import dataclass, field
+
+from rompy.errors import EXIT_RUN_FAILED, Interrupted
+from rompy.sweep.member import flush_std_streams, run_member
+from rompy.sweep.records import MemberResult
+from rompy.sweep.weights import member_weight, usable_cores
+
+
+@dataclass
+class _Worker:
+    pid: int
+    fd: int
+    job: object
+    weight: float
+    data: bytearray = field(default_factory=bytearray)
+    signalled: set = field(default_factory=set)
+
+
+class ForkExecutor:
+    name = "parallel"
+
+    def __init__(self, cores: float | None = None, max_workers: int | None = None, poll_s: float = 0.25):
+        self.cores = cores
+        self.max_workers = max_workers
+        self.poll_s = poll_s
+
+    def execute(self, jobs, ctx) -> None:
+        budget = float(self.cores or usable_cores())
+        max_workers = int(self.max_workers or max(1, 4 * int(budget + 0.999)))
+        queue = deque(jobs)
+        prepared: dict[int, tuple] = {}
+        running: dict[int, _Worker] = {}
+        used = 0.0
+        try:
+            while True:
+                try:
+                    while queue and not ctx.stopping and len(running) < max_workers:
+                        job = queue[0]
+                        if job.number not in prepared:
+                            member = ctx.prepare(job)
+                            if member is None:
+                                queue.popleft()
+                                continue
+                            prepared[job.number] = (member, member_weight(member.task_cfg, budget))
+                        member, weight = prepared[job.number]
+                        if running and used + weight > budget + 1e-9:
+                            break
+                        queue.popleft()
+                        del prepared[job.number]
+                        worker = self._spawn(job, member, weight, ctx, list(running))
+                        running[worker.fd] = worker
+                        used += weight
+                        ctx.started(job)
+                    if ctx.stopping:
+                        self._stop_workers(running, ctx)
+                    if not running:
+                        if not queue or ctx.stopping:
+                            return
+                        continue
+                    ready, _, _ = select.select(list(running), [], [], self.poll_s)
+                    for fd in ready:
+                        worker = running[fd]
+                        chunk = os.read(fd, 65536)
+                        if chunk:
+                            worker.data.extend(chunk)
+                            continue
+                        del running[fd]
+                        used = max(0.0, used - worker.weight)
+                        ctx.finished(worker.job, self._reap(worker))
+                    ctx.tick()
+                except Interrupted as exc:
+                    ctx.interrupt(exc.exit_code)
+                    self._forward(running, exc.signum)
+        finally:
+            for worker in running.values():  # only on an unexpected error: leave nothing behind
+                try:
+                    os.kill(worker.pid, signal.SIGTERM)
+                    os.waitpid(worker.pid, 0)
+                except (ProcessLookupError, ChildProcessError):
+                    pass
+                os.close(worker.fd)
+
+    # -- workers ---------------------------------------------------------------
+    def _spawn(self, job, member, weight, ctx, inherited_fds) -> _Worker:
+        read_fd, write_fd = os.pipe()
+        flush_std_streams()
+        pid = os.fork()
+        if pid == 0:  # the worker
+            payload = b""
+            try:
+                os.close(read_fd)
+                for fd in inherited_fds:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+                os.setpgid(0, 0)
+                result = run_member(ctx.task_function, member, ctx.callbacks, job.run_dir)
+            except Interrupted as exc:
+                result = MemberResult("interrupted", exc.exit_code, f"interrupted ({exc})")
+            except BaseException as exc:
+                result = MemberResult("failed", EXIT_RUN_FAILED, f"worker error: {type(exc).__name__}: {exc}")
+            try:
+                payload = json.dumps(result.to_dict(), default=str).encode("utf-8")
+                flush_std_streams()
+                view = memoryview(payload)
+                while view:
+                    view = view[os.write(write_fd, view):]
+            finally:
+                os._exit(0)
+        os.close(write_fd)
+        return _Worker(pid=pid, fd=read_fd, job=job, weight=weight)
+
+    @staticmethod
+    def _reap(worker: _Worker) -> MemberResult:
+        os.close(worker.fd)
+        try:
+            _, status = os.waitpid(worker.pid, 0)
+        except ChildProcessError:
+            status = 0
+        try:
+            return MemberResult.from_dict(json.loads(worker.data.decode("utf-8")))
+        except ValueError:
+            if os.WIFSIGNALED(status):
+                how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+            else:
+                how = f"exited with code {os.waitstatus_to_exitcode(status)}"
+            return MemberResult("failed", EXIT_RUN_FAILED, f"worker process {how} before reporting",
+                                run_dir=worker.job.run_dir)
+
+    def _stop_workers(self, running, ctx) -> None:
+        """fail_fast: stop running members once (they report interrupted)."""
+        if ctx.stop_reason == "fail_fast":
+            self._forward(running, signal.SIGTERM)
+
+    @staticmethod
+    def _forward(running, signum: int) -> None:
+        for worker in running.values():
+            if signum in worker.signalled:
+                continue
+            worker.signalled.add(signum)
+            try:
+                os.kill(worker.pid, signum)
+            except ProcessLookupError:
+                pass

@@ -1,0 +1,137 @@
+"""Members of a sweep: their overrides, their identity (key) and their run ids.
+
+Run id scheme (documented in docs/sweeps.md):
+
+    <sweep id>-<slug>-<key>
+
+* sweep id: the `run_id` given for the whole sweep, else the name of the sweep
+  directory (`hydra.sweep.dir`, by default a timestamp). Re-running with the same
+  `hydra.sweep.dir` gives the same sweep id.
+* key: first 8 hex digits of SHA-256 over the member's sorted overrides, leaving
+  out `hydra...` and `sweep...` ones (they say how to sweep, not what to run). The
+  key is the member's identity for resume: stable across re-runs and unique within
+  the sweep (two members with equal overrides would be the same run).
+* slug: the values of the keys that vary across the sweep, made readable
+  (`depths-10_timeout-60`), at most 48 characters; it only helps humans,
+  uniqueness comes from the key.
+
+A member whose own overrides set `run_id` keeps that run id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+SLUG_MAX = 48
+SWEEP_ID_MAX = 120
+_UNSAFE = re.compile(r"[^A-Za-z0-9.]+")
+
+
+def override_key(override: str) -> str:
+    """`+backend.cpu=2` -> `backend.cpu`; `~model` -> `model`."""
+    return override.split("=", 1)[0].lstrip("+~")
+
+
+def is_identity_override(override: str) -> bool:
+    key = override_key(override)
+    return not (key == "hydra" or key.startswith(("hydra.", "hydra/", "sweep.")) or key == "sweep")
+
+
+def identity(overrides: list[str]) -> list[str]:
+    return [o for o in overrides if is_identity_override(o)]
+
+
+def member_key(overrides: list[str]) -> str:
+    text = "\n".join(sorted(identity(overrides)))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
+
+
+def _slug(overrides: list[str], varying: set[str] | None = None) -> str:
+    parts = []
+    for override in identity(overrides):
+        key, _, value = override.partition("=")
+        if varying is not None and override_key(override) not in varying:
+            continue
+        name = re.split(r"[./@]", key.lstrip("+~"))[-1]
+        parts.append(_clean(f"{name}-{value.strip(chr(34) + chr(39))}"))
+    slug = "_".join(p for p in parts if p)
+    return slug[:SLUG_MAX].strip("._-")
+
+
+def _clean(text: str) -> str:
+    text = _UNSAFE.sub("-", text)
+    text = re.sub(r"\.{2,}", ".", text)
+    return text.strip("-.")
+
+
+def sweep_id_from(run_id: Any, sweep_dir: str) -> str:
+    """The sweep's own id: its run_id if one was given, else the sweep folder's name."""
+    raw = str(run_id) if run_id else (sweep_dir.rstrip("/").rsplit("/", 1)[-1] or "sweep")
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "-", raw)
+    cleaned = re.sub(r"\.{2,}", ".", cleaned).strip("-._")[:SWEEP_ID_MAX]
+    return cleaned or "sweep"
+
+
+def varying_keys(member_overrides: list[list[str]]) -> set[str]:
+    """Keys whose value differs between members: the ones worth showing in run ids."""
+    values: dict[str, set[str]] = {}
+    for overrides in member_overrides:
+        for override in identity(overrides):
+            values.setdefault(override_key(override), set()).add(override)
+    present = [set(map(override_key, identity(o))) for o in member_overrides]
+    return {key for key, seen in values.items()
+            if len(seen) > 1 or any(key not in keys for keys in present)} - {"output_dir", "delete_existing"}
+
+
+def member_run_id(sweep_id: str, overrides: list[str], varying: set[str] | None = None) -> str:
+    own = [o for o in overrides if override_key(o) == "run_id"]
+    if own:
+        return own[-1].split("=", 1)[1].strip("'\"")
+    slug = _slug(overrides, varying)
+    key = member_key(overrides)
+    return f"{sweep_id}-{slug}-{key}" if slug else f"{sweep_id}-{key}"
+
+
+@dataclass
+class MemberJob:
+    """One member as the runner and the executors see it."""
+
+    number: int
+    overrides: list[str]
+    key: str
+    run_id: str
+    launch_overrides: list[str]
+    run_dir: str | None = None
+    weight_hint: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return " ".join(identity(self.overrides)) or "(no overrides)"
+
+
+def plan_members(member_overrides: list[list[str]], sweep_id: str, first_number: int = 0,
+                 replace_run_dirs: bool = False) -> list[MemberJob]:
+    """MemberJobs in sweep order; `run_id` (and `delete_existing` on resume) injected as overrides."""
+    jobs = []
+    seen: dict[str, int] = {}
+    varying = varying_keys(member_overrides)
+    for offset, overrides in enumerate(member_overrides):
+        overrides = list(overrides)
+        run_id = member_run_id(sweep_id, overrides, varying)
+        key = member_key(overrides)
+        count = seen.get(key, 0)
+        seen[key] = count + 1
+        if count:  # the same overrides twice (e.g. `a=1,1`): keep the runs apart
+            key, run_id = f"{key}-{count}", f"{run_id}-{count}"
+        launch = list(overrides)
+        if not any(override_key(o) == "run_id" for o in overrides):
+            launch.append(f"run_id='{run_id}'")
+        if replace_run_dirs:
+            launch.append("delete_existing=true")
+        jobs.append(MemberJob(number=first_number + offset, overrides=overrides, key=key,
+                              run_id=run_id, launch_overrides=launch))
+    return jobs

@@ -1,0 +1,120 @@
+"""What a sweep writes: one JSON line per finished member, and summary.json at the end.
+
+`results.jsonl` is append-only and written as each member finishes, one `write()`
+of one whole line, so a crashed sweep loses nothing already done and a resumed
+sweep can read what earlier runs finished. `summary.json` is written atomically
+once the sweep ends (also on interrupt).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+RESULTS_NAME = "results.jsonl"
+SUMMARY_NAME = "summary.json"
+
+#: Statuses of a line in results.jsonl. `not_run` appears only in summary.json:
+#: members a fail-fast stop or an interrupt never started.
+STATUSES = ("succeeded", "failed", "timed_out", "interrupted", "skipped")
+FAILED_STATUSES = ("failed", "timed_out", "interrupted")
+TABLE_ORDER = ("failed", "timed_out", "interrupted", "not_run", "succeeded", "skipped")
+
+
+@dataclass
+class MemberResult:
+    """How one member ended.
+
+    `exit_code` is what `rompy` would have exited with for this member alone
+    (0, 1, 2, 130, 143); `model_exit_code` is the model command's own code, if it ran.
+    """
+
+    status: str
+    exit_code: int | None
+    message: str = ""
+    model_exit_code: int | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float | None = None
+    run_dir: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "MemberResult":
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+def member_line(job, result: MemberResult, launcher: str, sweep_id: str,
+                previous: dict[str, Any] | None = None) -> dict[str, Any]:
+    line = {
+        "member": job.number,
+        "key": job.key,
+        "run_id": job.run_id,
+        "overrides": job.overrides,
+        "status": result.status,
+        "exit_code": result.exit_code,
+        "model_exit_code": result.model_exit_code,
+        "message": result.message,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "duration_s": result.duration_s,
+        "run_dir": result.run_dir,
+        "launcher": launcher,
+        "sweep_id": sweep_id,
+    }
+    if result.details:
+        line["details"] = result.details
+    if previous is not None:
+        line["previous"] = previous
+    return line
+
+
+class ResultsFile:
+    """results.jsonl: append one line per member as it finishes."""
+
+    def __init__(self, sweep_dir: Path):
+        self.path = Path(sweep_dir) / RESULTS_NAME
+
+    def append(self, line: dict[str, Any]) -> None:
+        data = (json.dumps(line, default=str, separators=(",", ":")) + "\n").encode("utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def read(self) -> list[dict[str, Any]]:
+        """All complete lines; a torn last line (a crash mid-write) is ignored."""
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        lines = []
+        for raw in text.splitlines():
+            try:
+                lines.append(json.loads(raw))
+            except json.JSONDecodeError:
+                continue
+        return lines
+
+
+def counts_of(lines: list[dict[str, Any]]) -> dict[str, int]:
+    counts = {status: 0 for status in (*STATUSES, "not_run")}
+    for line in lines:
+        counts[line["status"]] = counts.get(line["status"], 0) + 1
+    return counts
+
+
+def write_summary(sweep_dir: Path, summary: dict[str, Any]) -> Path:
+    from rompy.results import write_json_atomic
+
+    path = Path(sweep_dir) / SUMMARY_NAME
+    write_json_atomic(path, summary)
+    return path

@@ -1,0 +1,208 @@
+"""The sweep loop every launcher shares: plan, resume, run, record, summarise, exit code.
+
+Launchers differ only in *where* members run (executors: inprocess, parallel,
+slurm, foreign). Everything a user relies on — run ids, results.jsonl lines,
+summary.json, the table, resume, fail-fast and the exit code — is decided here,
+once, so it is the same with every launcher.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from rompy.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, Interrupted
+from rompy.sweep.plan import MemberJob, plan_members, sweep_id_from
+from rompy.sweep.records import (
+    FAILED_STATUSES,
+    MemberResult,
+    ResultsFile,
+    counts_of,
+    member_line,
+    write_summary,
+)
+
+log = logging.getLogger("rompy.sweep")
+
+
+class SweepContext:
+    """What an executor needs: compose a member, report start and end, know when to stop."""
+
+    def __init__(self, *, hydra_context, task_function, master, settings, results: ResultsFile,
+                 progress, launcher: str, sweep_id: str):
+        from rompy.sweep.compose import MemberComposer
+
+        self.hydra_context = hydra_context
+        self.task_function = task_function
+        self.callbacks = getattr(hydra_context, "callbacks", None)
+        self.master = master
+        self.settings = settings
+        self.results = results
+        self.progress = progress
+        self.launcher = launcher
+        self.sweep_id = sweep_id
+        self.composer = MemberComposer(hydra_context.config_loader, master)
+        self.lines: dict[int, dict[str, Any]] = {}
+        self.stopping = False
+        self.stop_reason: str | None = None
+        self.interrupt_code: int | None = None
+
+    # -- for executors -----------------------------------------------------------
+    def prepare(self, job: MemberJob):
+        """The member's ComposedMember, or None (the member is then recorded as failed)."""
+        from rompy.diagnostics import format_hydra_error
+        from rompy.results import utcnow
+        from rompy.sweep.member import expected_run_dir
+
+        try:
+            member = self.composer.compose(job.launch_overrides, job.number, f"{self.sweep_id}_{job.number}")
+        except Exception as exc:
+            now = utcnow().isoformat()
+            message = format_hydra_error(exc)
+            sys.stderr.write(f"rompy: error: member {job.number}: {message}\n")
+            self.finished(job, MemberResult("failed", EXIT_USAGE, message, started_at=now,
+                                            finished_at=now, duration_s=0.0), was_running=False)
+            return None
+        job.run_dir = expected_run_dir(member.task_cfg)
+        return member
+
+    def started(self, job: MemberJob) -> None:
+        self.progress.started(job)
+
+    def finished(self, job: MemberJob, result: MemberResult, was_running: bool = True,
+                 previous: dict[str, Any] | None = None) -> None:
+        line = member_line(job, result, self.launcher, self.sweep_id, previous)
+        self.results.append(line)
+        self.lines[job.number] = line
+        if previous is None:
+            self.progress.finished(job, result, was_running)
+        if result.status == "interrupted" and self.stop_reason != "fail_fast":
+            self.interrupt(result.exit_code or 130)
+        elif result.status in FAILED_STATUSES and self.settings.fail_fast and not self.stopping:
+            self.stopping, self.stop_reason = True, "fail_fast"
+            sys.stderr.write(f"rompy: sweep: member {job.number} {result.status}; "
+                             "sweep.fail_fast=true, stopping the sweep\n")
+
+    def interrupt(self, code: int) -> None:
+        if self.interrupt_code is None:
+            self.interrupt_code = code
+        self.stopping = True
+        self.stop_reason = self.stop_reason or "interrupted"
+
+    def tick(self) -> None:
+        self.progress.tick()
+
+
+def load_settings(master):
+    from omegaconf import OmegaConf
+    from pydantic import ValidationError
+
+    from rompy.errors import ConfigError
+    from rompy.sweep.settings import SweepConfig
+
+    node = OmegaConf.select(master, "sweep", default=None)
+    data = OmegaConf.to_container(node, resolve=True) if node is not None else {}
+    try:
+        return SweepConfig.model_validate(data or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"sweep.{where}: {first['msg']}") from None
+
+
+def run_sweep(*, hydra_context, task_function, master, member_overrides: list[list[str]],
+              executor, first_number: int = 0) -> dict[str, Any]:
+    """Run a whole sweep; returns the summary (also written to summary.json)."""
+    from omegaconf import OmegaConf
+
+    from rompy import logs
+    from rompy.results import utcnow
+    from rompy.signals import interruptible
+    from rompy.sweep import outcome
+    from rompy.sweep.report import Progress, table
+    from rompy.sweep.resume import earlier_success, latest_by_key
+
+    t0, started_at = time.monotonic(), utcnow()
+    try:
+        logs.configure(str(OmegaConf.select(master, "log_level", default="INFO")).upper())
+    except ValueError:
+        logs.configure("INFO")
+    settings = load_settings(master)
+    sweep_dir = Path(str(master.hydra.sweep.dir))
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(master, sweep_dir / "multirun.yaml")
+    sweep_id = sweep_id_from(OmegaConf.select(master, "run_id", default=None), str(sweep_dir))
+    jobs = plan_members(member_overrides, sweep_id, first_number, replace_run_dirs=settings.resume)
+    results = ResultsFile(sweep_dir)
+    mode = settings.progress
+    progress = Progress(len(jobs), "off" if mode == "off" else mode)
+    ctx = SweepContext(hydra_context=hydra_context, task_function=task_function, master=master,
+                       settings=settings, results=results, progress=progress,
+                       launcher=getattr(executor, "name", type(executor).__name__), sweep_id=sweep_id)
+
+    todo = jobs
+    if settings.resume:
+        latest = latest_by_key(results.read())
+        todo = []
+        skipped = 0
+        for job in jobs:
+            previous = earlier_success(latest.get(job.key))
+            if previous is None:
+                todo.append(job)
+                continue
+            skipped += 1
+            result = MemberResult("skipped", previous.get("exit_code", 0),
+                                  "succeeded in an earlier run of this sweep", run_dir=previous.get("run_dir"))
+            ctx.finished(job, result, was_running=False, previous=previous)
+        progress.skip(skipped)
+    log.debug("sweep %s: %d members, %d to run, launcher %s", sweep_id, len(jobs), len(todo), ctx.launcher)
+
+    try:
+        with interruptible():
+            executor.execute(todo, ctx)
+    except Interrupted as exc:
+        ctx.interrupt(exc.exit_code)
+    except KeyboardInterrupt:
+        ctx.interrupt(130)
+    finally:
+        progress.close()
+
+    members = []
+    for job in jobs:
+        line = ctx.lines.get(job.number)
+        if line is None:
+            line = {"member": job.number, "key": job.key, "run_id": job.run_id, "overrides": job.overrides,
+                    "status": "not_run", "exit_code": None, "run_dir": None}
+        members.append(line)
+    counts = counts_of(members)
+    if ctx.interrupt_code is not None:
+        code = ctx.interrupt_code
+    elif any(m["status"] in (*FAILED_STATUSES, "not_run") for m in members):
+        code = EXIT_RUN_FAILED
+    else:
+        code = EXIT_OK
+    finished_at = utcnow()
+    summary = {
+        "sweep_id": sweep_id,
+        "sweep_dir": str(sweep_dir.resolve()),
+        "launcher": ctx.launcher,
+        "started_at": started_at.isoformat(),
+        "finished_at": finished_at.isoformat(),
+        "duration_s": round(time.monotonic() - t0, 6),
+        "total": len(members),
+        "counts": counts,
+        "exit_code": code,
+        "stopped": ctx.stop_reason,
+        "members": members,
+    }
+    write_summary(sweep_dir, summary)
+    try:
+        sys.stdout.write(table(members, {k: v for k, v in counts.items() if v}, str(sweep_dir)))
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass
+    outcome.set_exit_code(code)
+    return summary
