@@ -65,8 +65,11 @@ def test_run_directories_and_excluded_dirs_are_never_sent(tmp_path):
     (tmp_path / "old_run" / "rompy-result.json").write_text("{}")
     (tmp_path / "output" / "x").mkdir(parents=True)
     (tmp_path / "src.py").write_text("print(1)\n")
+    (tmp_path / "runs" / "sweep" / "0").mkdir(parents=True)
+    (tmp_path / "runs" / "sweep" / "0" / "rompy-result.json").write_text("{}")
+    (tmp_path / "runs" / "notes.txt").write_text("user file next to runs")
     names = [e.name for e in context_entries(tmp_path, IgnoreRules(), [tmp_path / "output"])]
-    assert names == ["Dockerfile", "src.py"]
+    assert names == ["Dockerfile", "runs/notes.txt", "src.py"]
 
 
 # -- real builds ---------------------------------------------------------------------

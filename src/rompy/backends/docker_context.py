@@ -172,6 +172,7 @@ def context_entries(context: Path, rules: IgnoreRules, exclude_dirs: Iterable[Pa
     context = context.resolve()
     skipped = {Path(d).resolve() for d in exclude_dirs}
     entries: list[Entry] = []
+    left_out: list[str] = []  # run directories and output folders not sent
     for root, dirs, files in os.walk(context):
         root_path = Path(root)
         rel_root = root_path.relative_to(context).as_posix()
@@ -183,6 +184,7 @@ def context_entries(context: Path, rules: IgnoreRules, exclude_dirs: Iterable[Pa
                 files.append(name)  # os.walk does not follow it: send the link itself
                 continue
             if full in skipped or (full / RUN_MARKER).is_file():
+                left_out.append(rel(name) + "/")
                 continue
             excluded = rules.excluded(rel(name))
             if not excluded:
@@ -198,6 +200,10 @@ def context_entries(context: Path, rules: IgnoreRules, exclude_dirs: Iterable[Pa
             entry = _entry(root_path / name, rel(name))
             if entry is not None:
                 entries.append(entry)
+    # A folder that holds run directories (output/, output/sweeps/...) is not itself an
+    # entry, so creating or deleting runs in it never changes the hash; its other files are.
+    entries = [e for e in entries
+               if e.kind != "dir" or not any(run.startswith(e.name + "/") for run in left_out)]
     ignore_file = context / ".dockerignore"
     if ignore_file.is_file():
         entries.append(_entry(ignore_file, ".dockerignore"))
