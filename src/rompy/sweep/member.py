@@ -114,7 +114,8 @@ def result_from_task_return(ret: Any) -> MemberResult:
 
 
 def settle_record(run_dir: str | None, result: MemberResult) -> None:
-    """A member that escaped the task left its record at 'running': say how it ended."""
+    """A member that escaped the task (SystemExit, ...) left its record unfinished or
+    claiming success (a postprocessor that exits): make the record say how it ended."""
     if not run_dir:
         return
     from rompy.model import RECORD_NAME
@@ -125,10 +126,11 @@ def settle_record(run_dir: str | None, result: MemberResult) -> None:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
-    if record.get("status") != "running":
+    if record.get("status") not in ("running", "succeeded"):
         return
+    stage = record.get("stage") if record.get("status") == "running" else "postprocess"
     record.update(status=result.status, message=result.message, finished_at=result.finished_at,
-                  failed_stage=record.get("stage"))
+                  failed_stage=stage)
     try:
         write_json_atomic(path, record)
     except OSError:

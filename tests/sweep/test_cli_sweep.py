@@ -1,0 +1,185 @@
+"""Sweeps through the real CLI: results, summary, failure policy, resume, ensembles, launchers."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from rompy.sweep.plan import member_key
+
+EXITER = textwrap.dedent('''
+    import sys
+    from rompy.postprocess.base import PostprocessorConfig
+
+    class Exiter(PostprocessorConfig):
+        type: str = "sweep_exiter:Exiter"
+        code: int = 0
+
+        def process(self, model_run, **kwargs):
+            if self.code:
+                sys.exit(self.code)
+            return {"success": True}
+''')
+
+
+def test_sweep_records_every_member_and_exit_code_0(sweep):
+    proc = sweep.run("backend.command='true'", "model.depths=[10],[20]", "backend.timeout=60,120")
+    assert proc.returncode == 0, proc.stderr
+    lines = sweep.lines()
+    assert len(lines) == 4
+    assert sorted(line["member"] for line in lines) == [0, 1, 2, 3]
+    for line in lines:
+        assert line["status"] == "succeeded" and line["exit_code"] == 0
+        for field in ("overrides", "started_at", "finished_at", "duration_s", "run_dir", "run_id", "key"):
+            assert line[field] is not None, field
+        run_dir = Path(line["run_dir"])
+        assert run_dir.parent == sweep.output.resolve() and (run_dir / "rompy-result.json").exists()
+        assert json.loads((run_dir / "rompy-result.json").read_text())["run_id"] == line["run_id"]
+        assert line["run_id"].startswith("sweep-") and line["run_id"].endswith(line["key"])
+        assert line["key"] == member_key(line["overrides"])
+    assert len({line["run_dir"] for line in lines}) == 4
+    summary = sweep.summary()
+    assert summary["total"] == 4 and summary["counts"]["succeeded"] == 4 and summary["exit_code"] == 0
+    assert "4 members: 4 succeeded" in proc.stdout
+    # Hydra stays out of run directories
+    assert not any((Path(line["run_dir"]) / ".hydra").exists() for line in lines)
+
+
+def test_failures_never_stop_the_others_and_are_listed_first(sweep):
+    proc = sweep.run("backend.command='exit 0','exit 3','exit 0'")
+    assert proc.returncode == 1
+    members = sweep.by_member()
+    assert [members[i]["status"] for i in range(3)] == ["succeeded", "failed", "succeeded"]
+    assert members[1]["exit_code"] == 1 and members[1]["model_exit_code"] == 3
+    table = [line for line in proc.stdout.splitlines() if line[:1].isdigit()]
+    assert table[0].split()[:2] == ["1", "failed"]
+    assert "member 1 failed" in proc.stderr  # plain progress lines when not a terminal
+
+
+def test_systemexit_inside_a_member_is_a_failed_member(sweep):
+    (sweep.root / "sweep_exiter.py").write_text(EXITER)
+    env = {"PYTHONPATH": f"{sweep.root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = sweep.run("backend.command='true'", "postprocessor.type='sweep_exiter:Exiter'",
+                     "+postprocessor.code=0,7,0", env=env)
+    assert proc.returncode == 1, proc.stderr
+    members = sweep.by_member()
+    assert [members[i]["status"] for i in range(3)] == ["succeeded", "failed", "succeeded"]
+    assert members[1]["exit_code"] == 7 and "SystemExit(7)" in members[1]["message"]
+    record = json.loads((Path(members[1]["run_dir"]) / "rompy-result.json").read_text())
+    assert record["status"] == "failed"
+
+
+def test_config_error_in_one_member_fails_only_that_member(sweep):
+    proc = sweep.run("backend.command='true'", "backend.timeout=60,5,60")
+    assert proc.returncode == 1
+    members = sweep.by_member()
+    assert [members[i]["status"] for i in range(3)] == ["succeeded", "failed", "succeeded"]
+    assert members[1]["exit_code"] == 2 and "timeout" in members[1]["message"]
+
+
+def test_fail_fast_stops_at_the_first_failure(sweep):
+    proc = sweep.run("sweep.fail_fast=true", "backend.command='exit 0','exit 4','exit 0','exit 0'")
+    assert proc.returncode == 1
+    summary = sweep.summary()
+    assert [m["status"] for m in summary["members"]] == ["succeeded", "failed", "not_run", "not_run"]
+    assert summary["stopped"] == "fail_fast"
+    assert len(sweep.lines()) == 2
+
+
+def test_resume_skips_succeeded_members_and_reruns_the_rest(sweep):
+    flag = sweep.root / "ok"
+    command = f"backend.command='test \"$M\" != 1 || test -e {flag}'"
+    first = sweep.run(command, "+backend.env_vars.M=0,1,2")
+    assert first.returncode == 1
+    before = sweep.by_member()
+    assert before[1]["status"] == "failed"
+    failed_dir = Path(before[1]["run_dir"])
+    (failed_dir / "stale-marker").write_text("from the failed attempt")
+    flag.write_text("")
+    second = sweep.run(command, "+backend.env_vars.M=0,1,2", "sweep.resume=true")
+    assert second.returncode == 0, second.stderr
+    after = sweep.by_member()
+    assert [after[i]["status"] for i in range(3)] == ["skipped", "succeeded", "skipped"]
+    assert after[0]["previous"]["status"] == "succeeded"
+    assert after[0]["previous"]["finished_at"] == before[0]["finished_at"]
+    assert after[1]["run_dir"] == before[1]["run_dir"]  # same run id: stable across re-runs
+    assert not (failed_dir / "stale-marker").exists()  # old run directory replaced
+    assert sweep.summary()["counts"]["skipped"] == 2
+    assert len(sweep.lines()) == 6  # earlier lines kept, three new ones appended
+    third = sweep.run(command, "+backend.env_vars.M=0,1,2", "sweep.resume=true")
+    assert third.returncode == 0
+    assert {m["status"] for m in sweep.summary()["members"]} == {"skipped"}
+
+
+def test_rerun_without_resume_refuses_existing_run_dirs(sweep):
+    assert sweep.run("backend.command='true'", "+backend.env_vars.M=0,1").returncode == 0
+    again = sweep.run("backend.command='true'", "+backend.env_vars.M=0,1")
+    assert again.returncode == 1
+    assert all("already exists" in m["message"] for m in sweep.summary()["members"])
+
+
+def test_committed_ensemble(sweep):
+    proc = sweep.run("+ensemble=demo", "hydra/launcher=parallel")
+    assert proc.returncode == 0, proc.stderr
+    summary = sweep.summary()
+    assert summary["total"] == 6 and summary["counts"]["succeeded"] == 6
+    depths = {tuple(json.loads((Path(m["run_dir"]) / "rompy-result.json").read_text())["config"]["model"]["depths"])
+              for m in summary["members"]}
+    assert depths == {(10, 20), (50, 100), (200, 500)}
+
+
+def test_other_hydra_launchers_still_get_results(sweep):
+    proc = sweep.run("hydra/launcher=basic", "backend.command='true','exit 2'")
+    assert proc.returncode == 1
+    assert [m["status"] for m in sweep.summary()["members"]] == ["succeeded", "failed"]
+    assert sweep.summary()["launcher"] == "BasicLauncher"
+
+
+def test_rompy_launcher_under_hydras_basic_sweeper(sweep):
+    proc = sweep.run("hydra/sweeper=basic", "hydra/launcher=parallel", "backend.command='true','exit 2'")
+    assert proc.returncode == 1
+    assert [m["status"] for m in sweep.summary()["members"]] == ["succeeded", "failed"]
+
+
+def _wait_for(predicate, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.parametrize("launcher,signum,code", [
+    ("sequential", signal.SIGINT, 130),
+    ("sequential", signal.SIGTERM, 143),
+    ("parallel", signal.SIGINT, 130),
+    ("parallel", signal.SIGTERM, 143),
+])
+def test_interrupt_stops_the_sweep(sweep, launcher, signum, code):
+    marker = sweep.root / "started"
+    proc = sweep.popen(f"hydra/launcher={launcher}", "hydra.launcher.cores=1" if launcher == "parallel" else
+                       "sweep.progress=plain", f"backend.command='touch {marker}; sleep 60'",
+                       "+backend.env_vars.M=0,1,2")
+    try:
+        assert _wait_for(marker.exists), proc.stderr.read() if proc.poll() is not None else "not started"
+        time.sleep(0.5)
+        proc.send_signal(signum)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == code, err
+    summary = sweep.summary()
+    statuses = [m["status"] for m in summary["members"]]
+    assert statuses[0] == "interrupted" and statuses[1:] == ["not_run", "not_run"], statuses
+    assert summary["exit_code"] == code
+    record = json.loads((Path(summary["members"][0]["run_dir"]) / "rompy-result.json").read_text())
+    assert record["status"] == "interrupted"

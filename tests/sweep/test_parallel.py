@@ -1,0 +1,88 @@
+"""The parallel launcher: members side by side, as many as the cores and their weights allow."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+
+import pytest
+
+from rompy.sweep.weights import docker_engine_is_local, member_weight
+from omegaconf import OmegaConf
+
+
+def _intervals(lines):
+    return [(datetime.fromisoformat(l["started_at"]).timestamp(), datetime.fromisoformat(l["finished_at"]).timestamp())
+            for l in lines]
+
+
+def _max_overlap(intervals):
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
+    best = now = 0
+    for _, step in events:
+        now += step
+        best = max(best, now)
+    return best
+
+
+def test_members_run_side_by_side_within_the_core_budget(sweep):
+    proc = sweep.run("hydra/launcher=parallel", "hydra.launcher.cores=2", "backend.command='sleep 1.5'",
+                     "+backend.env_vars.M=range(0,4)")
+    assert proc.returncode == 0, proc.stderr
+    lines = sweep.lines()
+    assert len(lines) == 4 and all(l["status"] == "succeeded" for l in lines)
+    assert all(l["launcher"] == "parallel" for l in lines)
+    assert _max_overlap(_intervals(lines)) == 2
+    starts, ends = zip(*_intervals(lines))
+    assert max(ends) - min(starts) < 5.5  # two waves of 1.5 s, not four
+
+
+def test_member_cpu_is_its_weight(sweep):
+    proc = sweep.run("hydra/launcher=parallel", "hydra.launcher.cores=2", "backend.cpu=2",
+                     "backend.command='sleep 0.5'", "+backend.env_vars.M=range(0,3)")
+    assert proc.returncode == 0, proc.stderr
+    assert _max_overlap(_intervals(sweep.lines())) == 1
+
+
+def test_heavier_than_budget_runs_alone_and_failures_do_not_stop_others(sweep):
+    proc = sweep.run("hydra/launcher=parallel", "hydra.launcher.cores=1", "backend.cpu=4",
+                     "backend.command='exit 5','true'")
+    assert proc.returncode == 1
+    assert [m["status"] for m in sweep.summary()["members"]] == ["failed", "succeeded"]
+
+
+def test_worker_killed_is_reported(sweep):
+    # the member kills its own worker process (the parent of the model's shell)
+    proc = sweep.run("hydra/launcher=parallel", "backend.command='kill -9 $PPID; sleep 5','true'")
+    assert proc.returncode == 1
+    members = sweep.summary()["members"]
+    assert members[0]["status"] == "failed" and "worker process" in members[0]["message"]
+    assert members[1]["status"] == "succeeded"
+
+
+def test_weights():
+    def cfg(kind, cpu):
+        return OmegaConf.create({"backend": {"type": kind, "cpu": cpu}})
+
+    assert member_weight(cfg("local", 2), 8) == 2
+    assert member_weight(cfg("local", 16), 8) == 8
+    assert member_weight(cfg("docker", 0.5), 8) == 0.5
+    assert docker_engine_is_local({}) and docker_engine_is_local({"DOCKER_HOST": "unix:///var/run/docker.sock"})
+    assert docker_engine_is_local({"DOCKER_HOST": "tcp://127.0.0.1:2375"})
+    assert not docker_engine_is_local({"DOCKER_HOST": "tcp://build-host:2375"})
+
+
+def test_plugin_modules_import_nothing_heavy():
+    code = textwrap.dedent("""
+        import sys
+        import hydra_plugins.rompy_launchers.sweeper, hydra_plugins.rompy_launchers.sequential
+        import hydra_plugins.rompy_launchers.parallel, hydra_plugins.rompy_launchers.slurm
+        heavy = [m for m in ("submitit", "rompy.sweep.runner", "rompy.sweep.slurm", "rompy.config", "pydantic", "docker")
+                 if m in sys.modules]
+        print(heavy)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
