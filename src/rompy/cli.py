@@ -55,7 +55,11 @@ def _sources():
         str(src.path) for src in hc.runtime.config_sources if src.schema == "file" and src.path
     ]
     choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra")}
-    return Sources(overrides=list(hc.overrides.task), choices=choices, search_dirs=search_dirs)
+    from omegaconf import OmegaConf
+
+    # resolve=False: an override's ${oc.env:...} must be reported as typed, not as its value.
+    overrides = OmegaConf.to_container(hc.overrides.task, resolve=False)
+    return Sources(overrides=[str(o) for o in overrides], choices=choices, search_dirs=search_dirs)
 
 
 def validate(cfg) -> tuple[object, dict]:
@@ -73,10 +77,16 @@ def validate(cfg) -> tuple[object, dict]:
         key = getattr(exc, "full_key", "") or ""
         raise ConfigError(f"{key + ': ' if key else ''}{str(exc).splitlines()[0]}") from None
     source = OmegaConf.to_container(cfg, resolve=False)
+    from rompy.secrets_policy import check_composed, env_reference_paths
+
+    problem = check_composed(source)
+    if problem:
+        raise ConfigError(problem)
     try:
         return RunConfig.model_validate(data), source
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, data, _sources())) from None
+        hidden = env_reference_paths(source)
+        raise ConfigError(format_validation_error(exc, data, _sources(), hidden=hidden)) from None
 
 
 def _task(state: _State):
@@ -126,7 +136,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _reap_orphan_containers() -> None:
-    """Remove containers a SIGKILLed rompy left behind; cheap, and never fails the CLI."""
+    """Clean up what a SIGKILLed rompy left: processes, records, containers. Never fails the CLI."""
+    try:
+        from rompy import active_runs
+
+        active_runs.reap()
+    except Exception:  # noqa: BLE001 - best effort by design
+        pass
     try:
         from rompy.backends.docker_reaper import reap_orphans
 
@@ -150,6 +166,13 @@ def run_cli(argv: list[str]) -> int:
         if not os.path.isdir(os.path.expanduser(entry)):
             error(f"{CONFIG_PATH_VARIABLE}: {entry!r} is not a directory (entries are colon-separated folders)")
             return EXIT_USAGE
+
+    from rompy.secrets_policy import check_command_line
+
+    problem = check_command_line(argv)
+    if problem:
+        error(problem)
+        return EXIT_USAGE
 
     state = _State()
     app = hydra.main(version_base="1.3", config_path=str(shipped_conf_dir()), config_name=CONFIG_NAME)(_task(state))

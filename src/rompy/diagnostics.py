@@ -85,15 +85,16 @@ def suggestion(name: str, candidates: list[str]) -> str:
     return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(candidates))}"
 
 
-def _show_value(path: str, value: Any) -> str:
+def _show_value(path: str, value: Any, hidden: set[str] = frozenset()) -> str:
     last = path.rsplit(".", 1)[-1]
-    if ".env_vars." in f".{path}" and is_secret_name(last):
-        return "<hidden>"
+    if path in hidden or (".env_vars." in f".{path}" and is_secret_name(last)):
+        return "<from the environment, hidden>"
     text = repr(value)
     return _shorten(text, 60)
 
 
-def format_validation_error(exc, data: Any, sources: Sources | None = None, prefix: tuple = ()) -> str:
+def format_validation_error(exc, data: Any, sources: Sources | None = None, prefix: tuple = (),
+                            hidden: set[str] = frozenset()) -> str:
     """One line for a pydantic ValidationError raised on `data`."""
     sources = sources or Sources()
     parts = []
@@ -110,7 +111,7 @@ def format_validation_error(exc, data: Any, sources: Sources | None = None, pref
         elif kind == "missing":
             text = f"{path}: required but not given"
         else:
-            shown = "" if kind in ("missing_type", "unknown_type") else f" = {_show_value(path, err.get('input'))}"
+            shown = "" if kind in ("missing_type", "unknown_type") else f" = {_show_value(path, err.get('input'), hidden)}"
             if isinstance(err.get("input"), dict):
                 shown = ""
             text = f"{path}{shown}: {message}"
@@ -159,5 +160,7 @@ def _key_hint(key: str) -> str:
                 candidates |= set(resolve(head, name).model_fields)
             except Exception:
                 continue
+        if rest in candidates:
+            return f" in the YAML of this {head} option; add it with '+{key}=...'"
         return suggestion(rest, sorted(candidates))
     return f" (append a new key with '+{key}=...')"

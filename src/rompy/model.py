@@ -139,11 +139,16 @@ class ModelRun(StrictModel):
         backend.preflight()
         if self._record is None:
             self.generate()
-        self._record["config"]["backend"] = redact_config(backend.model_dump(mode="json"))
+        self._record["config"]["backend"] = redact_config(backend.model_dump(mode="json"), backend.secret_env)
         self._update(stage="run")
         command = backend.resolve_command(self.config.command())
+        import uuid
+
+        from rompy import active_runs
+
         job = Job(run_id=self.run_id, run_dir=self.run_dir.resolve(), command=command,
-                  logs_dir=self.logs_dir.resolve())
+                  logs_dir=self.logs_dir.resolve(), token=uuid.uuid4().hex)
+        entry = active_runs.register(job.token, self.record_path)
         try:
             result = backend.execute(job)
         except (KeyboardInterrupt, Interrupted):
@@ -152,6 +157,8 @@ class ModelRun(StrictModel):
         except Exception as exc:
             self._finish("failed", "run", message=f"{type(exc).__name__}: {exc}")
             raise
+        finally:
+            active_runs.unregister(entry)
         self._record["backend"] = result.model_dump(mode="json")
         self._record["exit_code"] = result.exit_code
         if result.succeeded:
@@ -238,7 +245,8 @@ class ModelRun(StrictModel):
 
     def _config_for_record(self) -> dict[str, Any]:
         if self._run_config is not None:
-            return redact_config(self._run_config)
+            secret_names = (self._run_config.get("backend") or {}).get("secret_env") or []
+            return redact_config(self._run_config, secret_names)
         return {
             "run_id": self.run_id,
             "output_dir": str(self.output_dir),

@@ -29,3 +29,89 @@ def redact_config(data: Any, extra: Iterable[str] = ()) -> Any:
     if isinstance(data, list):
         return [redact_config(v, extra) for v in data]
     return data
+
+
+_ENV_REFERENCE_RE = re.compile(r"^\$\{oc\.env:[A-Za-z_][A-Za-z0-9_]*\}$")
+_ENV_KEY_RE = re.compile(r"(?:^|\.)env_vars\.([A-Za-z_][A-Za-z0-9_]*)$")
+_HOW = ("pass it from the environment instead: '{key}=${{oc.env:{name}}}' (export {name} first), "
+        "or list {name} in backend.secret_env")
+
+
+def is_env_reference(value: Any) -> bool:
+    return isinstance(value, str) and bool(_ENV_REFERENCE_RE.match(value.strip()))
+
+
+def _literal_secret_message(key: str, name: str) -> str:
+    return (f"{key}: refusing a literal secret on the command line (Hydra would save it and the "
+            f"process list would show it); " + _HOW.format(key=key, name=name))
+
+
+def check_command_line(overrides: list[str]) -> str | None:
+    """The error for a literal secret value among the overrides, or None.
+
+    Runs before Hydra starts, because Hydra writes the command line to several
+    files before rompy's code sees the config. Values are never echoed.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    candidates = [arg for arg in overrides if "=" in arg and not arg.startswith("-")]
+    parser = OverridesParser.create()
+    parsed = []
+    for text in candidates:
+        try:
+            parsed.extend(parser.parse_overrides([text]))
+        except Exception:  # Hydra reports syntax errors itself
+            continue
+    declared: set[str] = set()
+    for override in parsed:
+        if override.key_or_group.lstrip("+~").endswith("secret_env"):
+            value = override.value()
+            if isinstance(value, list):
+                declared.update(str(v) for v in value)
+    for override in parsed:
+        key = override.key_or_group
+        match = _ENV_KEY_RE.search(key)
+        if match:
+            name = match.group(1)
+            value = override.value()
+            values = value.list if hasattr(value, "list") else [value]  # a sweep: every member
+            if is_secret_name(name, declared) and not all(is_env_reference(v) for v in values):
+                return _literal_secret_message(key, name)
+        elif key.endswith("env_vars"):
+            value = override.value()
+            if isinstance(value, dict):
+                for name, item in value.items():
+                    if is_secret_name(str(name), declared) and not is_env_reference(item):
+                        return _literal_secret_message(f"{key}.{name}", str(name))
+    return None
+
+
+def env_reference_paths(node: Any, prefix: str = "") -> set[str]:
+    """Dotted paths of values that come from `${oc.env:...}` in an unresolved config."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found |= env_reference_paths(value, f"{prefix}{key}.")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found |= env_reference_paths(value, f"{prefix}{index}.")
+    elif isinstance(node, str) and "oc.env" in node:
+        found.add(prefix.rstrip("."))
+    return found
+
+
+def check_composed(source: dict[str, Any]) -> str | None:
+    """Secrets rules that need the composed (unresolved) config; the error or None."""
+    backend = source.get("backend") or {}
+    if not isinstance(backend, dict):
+        return None
+    for key in ("command", "executable", "mpiexec"):
+        if "oc.env" in str(backend.get(key) or ""):
+            return (f"backend.{key}: ${{oc.env:...}} inside a command would put the value on the process's "
+                    "command line; set it in backend.env_vars and refer to $NAME in the command")
+    declared = set(backend.get("secret_env") or [])
+    for name, value in (backend.get("env_vars") or {}).items():
+        if name in declared and not is_env_reference(value):
+            return (f"backend.env_vars.{name}: listed in backend.secret_env but given a literal value; "
+                    + _HOW.format(key=f"backend.env_vars.{name}", name=name))
+    return None

@@ -31,6 +31,7 @@ class Job:
     run_dir: Path
     command: str | list[str]
     logs_dir: Path
+    token: str = ""  # marks every process of this run (see rompy.active_runs)
 
     def log_path(self, stream: str) -> Path:
         return self.logs_dir / f"{stream}.log"
@@ -53,6 +54,11 @@ class BackendConfig(PluggableConfig):
     env_vars: dict[str, str] = Field(
         default_factory=dict,
         description="Extra environment variables for the model; values are strings.",
+    )
+    secret_env: list[str] = Field(
+        default_factory=list,
+        description="Names of variables passed from rompy's environment to the model as secrets; "
+        "their values are never written anywhere.",
     )
     executable: str | None = Field(
         None, description="Program to run instead of the model's own command (used with mpiexec)."
@@ -87,6 +93,11 @@ class BackendConfig(PluggableConfig):
             converted[str(name)] = item if isinstance(item, str) else str(item)
         return converted
 
+    @field_validator("secret_env")
+    @classmethod
+    def _secret_names(cls, value):
+        return [check_env_name(name) for name in value]
+
     @model_validator(mode="after")
     def _mpi_needs_whole_cpus(self):
         cpu = getattr(self, "cpu", 1)
@@ -106,6 +117,22 @@ class BackendConfig(PluggableConfig):
 
     def preflight(self) -> None:
         """Check that the backend can start, before anything is created. Raise PreflightError."""
+        self.check_secret_env()
+
+    def check_secret_env(self) -> None:
+        """Every name in secret_env must be set in rompy's environment."""
+        missing = [name for name in self.secret_env if name not in os.environ]
+        if missing:
+            from rompy.errors import PreflightError
+
+            raise PreflightError(
+                f"backend.secret_env: {', '.join(missing)} not set in rompy's environment; "
+                "export it before running rompy"
+            )
+
+    def secret_environment(self) -> dict[str, str]:
+        """Values of the secret_env names, for backends that do not inherit rompy's environment."""
+        return {name: os.environ[name] for name in self.secret_env if name in os.environ}
 
     def execute(self, job: Job) -> BackendResult:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} does not implement execute()")

@@ -55,4 +55,5 @@ class LocalConfig(BackendConfig):
             env=env,
             timeout=self.timeout,
             logs_dir=job.logs_dir if self.capture_output else None,
+            token=job.token or None,
         )

@@ -104,9 +104,10 @@ def run_process_group(
     timeout: float,
     logs_dir: Path | None,
     grace: float = GRACE_SECONDS,
+    token: str | None = None,
 ) -> BackendResult:
     """Run `argv`, stream its output, enforce `timeout`, and leave no process behind."""
-    token = uuid.uuid4().hex
+    token = token or uuid.uuid4().hex
     env = {**env, TOKEN_VARIABLE: token}
     log_files: dict[str, IO[bytes]] = {}
     logs: dict[str, str] = {}

@@ -1,0 +1,106 @@
+"""Runs in progress, so that the next rompy can clean up after a SIGKILLed one.
+
+A SIGKILLed rompy cannot stop its model or finish its record. Before a backend
+starts, rompy writes a small entry naming the run's record, its process token
+and its owner (host, pid and the pid's start time). The entry is removed when
+the run ends. At every start rompy looks at the entries whose owner is gone:
+it kills the processes still carrying that run's token, marks the record
+`interrupted`, and removes the entry. Entries of live owners are never touched.
+Standard library only: this runs at every start and must stay cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rompy.backends.docker_owner import is_orphan, owner_labels
+
+log = logging.getLogger("rompy.active_runs")
+
+STATE_VARIABLE = "ROMPY_STATE_DIR"
+
+
+def state_dir() -> Path:
+    base = os.environ.get(STATE_VARIABLE) or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "rompy")
+    return Path(base) / "active"
+
+
+def register(token: str, record_path: Path) -> Path:
+    """Note that this process runs the model of `record_path` under `token`."""
+    folder = state_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = folder / f"{token}.json"
+    tmp = entry.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"token": token, "record": str(Path(record_path).resolve()),
+                               "owner": owner_labels()}))
+    os.replace(tmp, entry)
+    return entry
+
+
+def unregister(entry: Path) -> None:
+    try:
+        entry.unlink()
+    except FileNotFoundError:
+        pass
+
+
+def reap() -> int:
+    """Clean up after runs whose rompy died; returns how many were reaped."""
+    folder = state_dir()
+    try:
+        entries = [e for e in os.scandir(folder) if e.name.endswith(".json")]
+    except FileNotFoundError:
+        return 0
+    reaped = 0
+    for item in entries:
+        try:
+            data = json.loads(Path(item.path).read_text())
+        except (OSError, ValueError):
+            continue
+        if not is_orphan(data.get("owner", {})):
+            continue
+        _kill_token_holders(data.get("token", ""))
+        _mark_interrupted(Path(data.get("record", "")))
+        unregister(Path(item.path))
+        reaped += 1
+    return reaped
+
+
+def _kill_token_holders(token: str) -> None:
+    if not token:
+        return
+    from rompy.backends.process import processes_with_token
+
+    for pid in processes_with_token(token):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _mark_interrupted(record_path: Path) -> None:
+    from rompy.results import write_json_atomic
+
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        return
+    if record.get("status") != "running":
+        return
+    now = datetime.now(timezone.utc)
+    record.update(status="interrupted", failed_stage=record.get("stage") or "run",
+                  message="rompy was killed; cleaned up by a later rompy start",
+                  finished_at=now.isoformat())
+    try:
+        started = datetime.fromisoformat(record["started_at"])
+        record["duration_s"] = round((now - started).total_seconds(), 6)
+    except (KeyError, ValueError):
+        pass
+    write_json_atomic(record_path, record)
+    log.warning("run %s was left running by a killed rompy: cleaned up", record.get("run_id"))

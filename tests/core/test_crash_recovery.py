@@ -1,0 +1,58 @@
+"""SIGKILL of rompy: the record still says running; the next rompy start cleans up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+from tests.conftest import read_record, rompy_cmd, run_rompy
+from tests.core.test_signals_local import _alive
+
+
+def test_next_start_kills_leftovers_and_marks_the_record(workdir, tmp_path_factory):
+    state = tmp_path_factory.mktemp("state")
+    env = {**os.environ, "ROMPY_STATE_DIR": str(state)}
+    marker = f"rompy-sigkill-{os.getpid()}"
+    script = workdir / "model.sh"
+    script.write_text(f"#!/bin/bash\n(setsid bash -c 'exec -a {marker}-daemon sleep 300' &)\n"
+                      f"echo started\nexec -a {marker} sleep 300\n")
+    script.chmod(0o755)
+    proc = subprocess.Popen(rompy_cmd("run_id=killed", f"backend.command='{script}'"), cwd=workdir, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout.readline().strip() == "started"
+    deadline = time.monotonic() + 10
+    while len(_alive(marker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(0.3)
+    assert len(_alive(marker)) == 2, "SIGKILL leaves the model running: that is what the next start fixes"
+    assert read_record(workdir / "output/killed")["status"] == "running"
+
+    nxt = run_rompy("dry_run=true", cwd=workdir, env={"ROMPY_STATE_DIR": str(state)})
+    assert nxt.returncode == 0, nxt.stderr
+    time.sleep(0.3)
+    assert _alive(marker) == []
+    record = read_record(workdir / "output/killed")
+    assert record["status"] == "interrupted"
+    assert list(state.glob("active/*.json")) == []
+
+
+def test_a_live_rompys_run_is_left_alone(workdir, tmp_path_factory):
+    state = tmp_path_factory.mktemp("state")
+    env = {**os.environ, "ROMPY_STATE_DIR": str(state)}
+    proc = subprocess.Popen(rompy_cmd("run_id=alive", "backend.command='echo started; sleep 20'"), cwd=workdir,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "started"
+        nxt = run_rompy("dry_run=true", cwd=workdir, env={"ROMPY_STATE_DIR": str(state)})
+        assert nxt.returncode == 0
+        assert proc.poll() is None, "a live rompy's model must keep running"
+        assert read_record(workdir / "output/alive")["status"] == "running"
+        assert len(list(state.glob("active/*.json"))) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 143
+    assert list(state.glob("active/*.json")) == []
