@@ -1,0 +1,68 @@
+"""What does rompy add on top of Docker for one container run?
+
+In one process, alternating, N times each:
+  A = wall time of `python -m rompy backend=docker backend.image=<image> 'backend.command="true"'`
+  B = wall time of the same command line with dry_run=true (Python start, Hydra,
+      validation, engine connection and image check: everything but the run)
+  C = wall time of `docker run --rm <image> true` (the Docker CLI doing the same job)
+and prints median(A) - median(B), the container part of a rompy run, against
+median(C). Target: ratio <= 1.0, i.e. rompy's create/attach/start/wait/remove
+plus its run directory and record cost no more than the Docker CLI's own run.
+
+    python benchmarks/bench_docker.py [--image rompy-test-busybox:latest] [-n 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+
+def _timed(argv: list[str], cwd: str) -> float:
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"bench_docker: {' '.join(argv)} failed ({proc.returncode}):\n{proc.stderr}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", default="rompy-test-busybox:latest")
+    parser.add_argument("-n", type=int, default=7, help="repetitions of each measurement")
+    args = parser.parse_args()
+
+    rompy = [sys.executable, "-m", "rompy", "backend=docker", f"backend.image={args.image}",
+             "backend.command='true'", "backend.pull_policy=never"]
+    docker_cli = ["docker", "run", "--rm", args.image, "true"]
+    runs, dry, cli = [], [], []
+    env_note = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    with tempfile.TemporaryDirectory(prefix="rompy-bench-docker-") as work:
+        out = os.path.join(work, "output")
+        _timed(docker_cli, work)  # warm the engine and the page cache once
+        _timed([*rompy, f"output_dir={out}", "dry_run=true"], work)
+        for _ in range(args.n):
+            run_id = f"bench-{uuid.uuid4().hex[:8]}"
+            runs.append(_timed([*rompy, f"output_dir={out}", f"run_id={run_id}"], work))
+            dry.append(_timed([*rompy, f"output_dir={out}", "dry_run=true"], work))
+            cli.append(_timed(docker_cli, work))
+    a, b, c = (statistics.median(x) for x in (runs, dry, cli))
+    overhead = a - b
+    print(f"engine: {env_note}   image: {args.image}   repetitions: {args.n}")
+    print(f"rompy docker run of 'true'   median {a:.3f} s   (all: {', '.join(f'{x:.3f}' for x in runs)})")
+    print(f"rompy dry run                median {b:.3f} s   (all: {', '.join(f'{x:.3f}' for x in dry)})")
+    print(f"docker run --rm {args.image} true   median {c:.3f} s   (all: {', '.join(f'{x:.3f}' for x in cli)})")
+    print(f"rompy run - dry run          {overhead:.3f} s")
+    print(f"ratio (run - dry) / docker run = {overhead / c:.2f}  (target <= 1.0)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
