@@ -25,7 +25,7 @@ from rompy.base import StrictModel
 from rompy.config import check_run_id
 from rompy.core.time import TimeRange
 from rompy.demo import DemoModelConfig
-from rompy.errors import Interrupted, RunDirectoryExists
+from rompy.errors import Interrupted, RunDirectoryExists, RunFailed
 from rompy.modelconfig import ModelConfig
 from rompy.results import utcnow, write_json_atomic
 from rompy.secrets_policy import redact_config
@@ -102,20 +102,32 @@ class ModelRun(StrictModel):
     def generate(self) -> Path:
         """Claim the run directory and stage INPUT, datasets/, outputs/, logs/ and the model."""
         self._claim_run_dir()
-        for sub in (self.datasets_dir, self.outputs_dir, self.logs_dir):
-            sub.mkdir()
-        context = {"run_id": self.run_id, "period": self.period.model_dump(mode="json")}
-        (self.run_dir / "INPUT").write_text(self.config.render_input(context), encoding="utf-8")
-        self.config.stage(self.run_dir)
-        self._write_config_yaml()
+        try:
+            for sub in (self.datasets_dir, self.outputs_dir, self.logs_dir):
+                sub.mkdir()
+            context = {"run_id": self.run_id, "period": self.period.model_dump(mode="json")}
+            (self.run_dir / "INPUT").write_text(self.config.render_input(context), encoding="utf-8")
+            self.config.stage(self.run_dir)
+            self._write_config_yaml()
+        except OSError as exc:
+            self._record = self._new_record(status="failed", failed_stage="generate",
+                                            message=f"cannot stage the run directory: {exc.strerror or exc}")
+            self._save_record()
+            raise RunFailed(f"cannot stage the run directory {self.run_dir}: {exc.strerror or exc}") from None
+        self._record = self._new_record()
+        self._save_record()
+        log.info("run %s staged in %s", self.run_id, self.run_dir)
+        return self.run_dir
+
+    def _new_record(self, status: str = "running", failed_stage: str | None = None, message: str = ""):
         now = utcnow()
-        self._record = {
+        return {
             "run_id": self.run_id,
-            "status": "running",
+            "status": status,
             "stage": "generate",
-            "failed_stage": None,
+            "failed_stage": failed_stage,
             "exit_code": None,
-            "message": "",
+            "message": message,
             "started_at": now.isoformat(),
             "finished_at": None,
             "duration_s": None,
@@ -127,9 +139,6 @@ class ModelRun(StrictModel):
             "backend": None,
             "postprocess": None,
         }
-        self._save_record()
-        log.info("run %s staged in %s", self.run_id, self.run_dir)
-        return self.run_dir
 
     def run(self, backend=None, **kwargs) -> bool:
         """Run the model through `backend` (a backend config or name); True on success."""
@@ -293,7 +302,32 @@ class ModelRun(StrictModel):
         self._save_record()
 
     def _save_record(self) -> None:
-        write_json_atomic(self.record_path, self._record)
+        """Write the record atomically; on a full disk, overwrite the old one in place."""
+        try:
+            write_json_atomic(self.record_path, self._record)
+        except OSError as exc:
+            essentials = {k: self._record.get(k) for k in
+                          ("run_id", "status", "failed_stage", "exit_code", "message", "started_at", "finished_at")}
+            essentials["record_error"] = exc.strerror or str(exc)
+            if not _overwrite_in_place(self.record_path, essentials):
+                log.error("cannot write the run record %s: %s", self.record_path, exc.strerror or exc)
+
+
+def _overwrite_in_place(path: Path, data: dict[str, Any]) -> bool:
+    """Rewrite an existing file's blocks without allocating new ones (a full disk has none)."""
+    import json
+
+    text = json.dumps(data, default=str, separators=(",", ":")).encode()
+    try:
+        with open(path, "r+b") as fh:
+            if len(text) > os.fstat(fh.fileno()).st_size:
+                return False
+            fh.write(text)
+            fh.truncate(len(text))
+        log.error("disk full: wrote a shortened run record to %s", path)
+        return True
+    except OSError:
+        return False
 
 
 def _as_backend(backend, **kwargs):

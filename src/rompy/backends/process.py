@@ -87,8 +87,12 @@ def _pump(stream: IO[bytes], console: IO[str], log_file: IO[bytes] | None) -> No
     """Copy one stream line by line to the console and, optionally, a log file."""
     for raw in iter(stream.readline, b""):
         if log_file is not None:
-            log_file.write(raw)
-            log_file.flush()
+            try:
+                log_file.write(raw)
+                log_file.flush()
+            except OSError as exc:  # e.g. disk full: keep the console stream going
+                log.error("cannot write %s: %s; logging to the console only", log_file.name, exc.strerror)
+                log_file = None
         try:
             console.write(raw.decode("utf-8", errors="replace"))
             console.flush()
@@ -151,7 +155,10 @@ def run_process_group(
         return _result(status, exit_code, message, started, t0, logs)
     finally:
         for fh in log_files.values():
-            fh.close()
+            try:
+                fh.close()
+            except OSError:  # buffered bytes that a full disk refused; already reported
+                pass
 
 
 def _result(status, exit_code, message, started, t0, logs) -> BackendResult:
