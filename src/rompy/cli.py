@@ -154,6 +154,10 @@ def _reap_orphan_containers() -> None:
 def run_cli(argv: list[str]) -> int:
     """Run the CLI in-process and return its exit code (used by tests and `main`)."""
     global COMPOSING
+    if "--help" in argv or "-h" in argv:  # rompy's own help: groups, options, keys (rompy.help)
+        from rompy.help import print_help
+
+        return print_help(argv)
     _reap_orphan_containers()
     import hydra
     from hydra.errors import HydraException
