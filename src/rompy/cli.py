@@ -179,7 +179,10 @@ def run_cli(argv: list[str]) -> int:
         return EXIT_USAGE
 
     state = _State()
-    app = hydra.main(version_base="1.3", config_path=str(shipped_conf_dir()), config_name=CONFIG_NAME)(_task(state))
+    # 1.3 defaults (no chdir) need version_base="1.3"; Hydra 1.4 deprecates the argument (a warning on
+    # every run) and its defaults are those already. See docs/next-hydra.md.
+    base = {"version_base": "1.3"} if hydra.__version__.startswith("1.3.") else {}
+    app = hydra.main(config_path=str(shipped_conf_dir()), config_name=CONFIG_NAME, **base)(_task(state))
     saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     sys.argv = [saved_argv[0] if saved_argv else "rompy", *argv]
     os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's own errors reach us (exit 2, one line)
