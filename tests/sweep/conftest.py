@@ -70,17 +70,3 @@ def slurm_cluster():
         pytest.fail(f"scripts/services/slurm.sh failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
     return True
 
-
-def squeue_ids() -> set[str]:
-    out = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout
-    return {line.strip() for line in out.splitlines() if line.strip()}
-
-
-def sacct_state(job_id: str) -> str:
-    out = subprocess.run(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", job_id.split("_")[0]],
-                         capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        jid, _, state = line.partition("|")
-        if jid == job_id:
-            return state
-    return ""

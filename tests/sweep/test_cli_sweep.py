@@ -183,3 +183,15 @@ def test_interrupt_stops_the_sweep(sweep, launcher, signum, code):
     assert summary["exit_code"] == code
     record = json.loads((Path(summary["members"][0]["run_dir"]) / "rompy-result.json").read_text())
     assert record["status"] == "interrupted"
+
+
+@pytest.mark.slow
+def test_member_timeout_is_reported_and_the_others_finish(sweep):
+    t0 = time.monotonic()
+    proc = sweep.run("hydra/launcher=parallel", "backend.timeout=60", "backend.command='sleep 600','true','exit 3'")
+    assert proc.returncode == 1, proc.stderr
+    members = sweep.by_member()
+    assert [members[i]["status"] for i in range(3)] == ["timed_out", "succeeded", "failed"]
+    assert "timeout" in members[0]["message"]
+    assert time.monotonic() - t0 < 120
+    assert list(sweep.summary()["counts"].items())[:3] == [("succeeded", 1), ("failed", 1), ("timed_out", 1)]

@@ -47,14 +47,20 @@ _OWN_KEYS = {"submitit_folder", "cpus_per_task", "timeout_min", "timeout_margin_
 
 def run_remote(task_function, member, run_dir):
     """Runs on the SLURM node: the member, through the same task, as in any launcher."""
+    import signal
+
     from hydra.core.utils import setup_globals
 
     from rompy.sweep.member import run_member
 
+    # submitit turns SLURM's pre-time-limit SIGUSR2 into an exception inside the member
+    # (to requeue it); rompy enforces the member's timeout itself, so the warning is ignored.
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
     setup_globals()
     result = run_member(task_function, member, None, run_dir)
-    result.details["slurm_job_id"] = os.environ.get("SLURM_ARRAY_JOB_ID", os.environ.get("SLURM_JOB_ID"))
-    result.details["slurm_array_task_id"] = os.environ.get("SLURM_ARRAY_TASK_ID")
+    array_id = os.environ.get("SLURM_ARRAY_JOB_ID")
+    result.details["slurm_job_id"] = (f"{array_id}_{os.environ.get('SLURM_ARRAY_TASK_ID')}" if array_id
+                                      else os.environ.get("SLURM_JOB_ID"))
     result.details["host"] = os.uname().nodename
     return result.to_dict()
 
@@ -251,8 +257,8 @@ class SlurmExecutor:
                               f"{item.timeout_s:g} s + {self.params.get('timeout_margin_s') or 0} s margin after start")
         elif item.cancelled is not None and result.status != "succeeded":
             result.status = "interrupted"
-        result.details.setdefault("slurm_job_id", item.sjob.job_id)
-        result.details.setdefault("slurm_state", state)
+        result.details["slurm_job_id"] = item.sjob.job_id
+        result.details["slurm_state"] = state
         result.run_dir = result.run_dir or item.job.run_dir
         if result.started_at is None:
             result.started_at = item.started_at or utcnow().isoformat()

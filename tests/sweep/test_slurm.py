@@ -1,0 +1,184 @@
+"""The slurm launcher on a real one-node SLURM cluster (scripts/services/slurm.sh), plus its watchdog."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from rompy.sweep.records import MemberResult
+from rompy.sweep.slurm import SlurmExecutor, _Tracked, member_resources, state_result
+
+
+def squeue_ids() -> set[str]:
+    out = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout
+    return {line.strip() for line in out.splitlines() if line.strip()}
+
+
+def sacct_state(job_id: str) -> str:
+    out = subprocess.run(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", job_id.split("_")[0]],
+                         capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        jid, _, state = line.partition("|")
+        if jid == job_id:
+            return state
+    return ""
+
+
+def _running_task(name: str, index: int, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["squeue", "-h", "-n", name, "-o", "%i %T"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            job_id, state = line.split()
+            if job_id.endswith(f"_{index}") and state == "RUNNING":
+                return job_id
+        time.sleep(0.5)
+    raise AssertionError(f"array task {index} of {name} never ran")
+
+
+@pytest.mark.slurm
+def test_scancelled_member_is_failed_and_the_others_finish(sweep, slurm_cluster):
+    name = f"rompy-test-{uuid.uuid4().hex[:8]}"
+    proc = sweep.popen("hydra/launcher=slurm", f"hydra.launcher.name={name}", "backend.command='sleep 12'",
+                       "+backend.env_vars.M=range(0,4)")
+    try:
+        victim = _running_task(name, 1)
+        subprocess.run(["scancel", victim], check=True)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 1, err
+    summary = sweep.summary()
+    assert summary["launcher"] == "slurm" and summary["total"] == 4
+    members = {m["member"]: m for m in summary["members"]}
+    assert members[1]["status"] == "failed" and "cancelled" in members[1]["message"]
+    assert members[1]["details"]["slurm_job_id"] == victim
+    for i in (0, 2, 3):
+        assert members[i]["status"] == "succeeded", members[i]
+        assert Path(members[i]["run_dir"], "rompy-result.json").exists()
+    assert summary["counts"]["succeeded"] == 3 and summary["counts"]["failed"] == 1
+    assert len(sweep.lines()) == 4
+    assert "1  failed" in out.splitlines()[1]
+
+
+@pytest.mark.slurm
+def test_per_member_resources_and_array_options(sweep, slurm_cluster):
+    proc = sweep.run("hydra/launcher=slurm", "hydra.launcher.partition=debug", "hydra.launcher.array_parallelism=1",
+                     "backend.command='true'", "backend.timeout=60", "backend.cpu=1,2", "+backend.env_vars.M=0,1")
+    assert proc.returncode == 0, proc.stderr
+    assert sweep.summary()["counts"]["succeeded"] == 4
+    scripts = sorted((sweep.dir / ".submitit").glob("*/*_submission.sh"))
+    assert len(scripts) == 2  # one array per resource group
+    texts = [p.read_text() for p in scripts]
+    assert sorted(re.search(r"--cpus-per-task=(\d+)", t).group(1) for t in texts) == ["1", "2"]
+    for text in texts:
+        assert "--partition=debug" in text and "--time=3" in text  # (60 s + 60 s margin) / 60 + 1
+        assert re.search(r"--array=0-1%1", text)
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_member_timeout_cancels_its_job(sweep, slurm_cluster):
+    token = f"30{uuid.uuid4().int % 1000:03d}"
+    name = f"rompy-test-{uuid.uuid4().hex[:8]}"
+    t0 = time.monotonic()
+    proc = sweep.run("hydra/launcher=slurm", f"hydra.launcher.name={name}", "hydra.launcher.timeout_margin_s=0",
+                     "backend.timeout=60", f"backend.command='sleep {token}','true','true','true'", timeout=400)
+    elapsed = time.monotonic() - t0
+    assert proc.returncode == 1, proc.stderr
+    members = {m["member"]: m for m in sweep.summary()["members"]}
+    assert members[0]["status"] == "timed_out", members[0]
+    assert all(members[i]["status"] == "succeeded" for i in (1, 2, 3))
+    job_id = members[0]["details"]["slurm_job_id"]
+    assert job_id not in squeue_ids()
+    assert sacct_state(job_id).split()[0] in ("CANCELLED", "COMPLETED", "TIMEOUT"), sacct_state(job_id)
+    assert elapsed < 200
+    time.sleep(1)
+    assert subprocess.run(["pgrep", "-f", f"sleep {token}"], capture_output=True).returncode == 1
+
+
+# -- without a cluster ----------------------------------------------------------------
+
+
+class _Watcher:
+    def __init__(self):
+        self.states = {}
+
+    def get_state(self, job_id, mode="standard"):
+        return self.states.get(job_id, "PENDING")
+
+    def update(self):
+        pass
+
+
+class _Paths:
+    result_pickle = Path("/nonexistent/result.pkl")
+
+
+class _SJob:
+    def __init__(self, job_id, watcher):
+        self.job_id, self.watcher, self.paths, self.cancelled = job_id, watcher, _Paths(), False
+
+    def cancel(self, check=True):
+        self.cancelled = True
+        self.watcher.states[self.job_id] = "CANCELLED by 0"
+
+
+class _Ctx:
+    stopping = False
+    stop_reason = None
+
+    def __init__(self):
+        self.started_jobs, self.finished_jobs = [], []
+
+    def started(self, job):
+        self.started_jobs.append(job)
+
+    def finished(self, job, result, was_running=True):
+        self.finished_jobs.append((job, result))
+
+    def tick(self):
+        pass
+
+    def interrupt(self, code):
+        self.stopping = True
+
+
+class _Job:
+    number, run_dir = 0, None
+
+
+def test_watchdog_cancels_a_job_running_past_its_timeout():
+    ticks = itertools.count()
+    executor = SlurmExecutor({"timeout_margin_s": 5, "poll_s": 0.0001, "status_interval_s": 0},
+                             clock=lambda: float(next(ticks)))
+    watcher = _Watcher()
+    sjob = _SJob("7_0", watcher)
+    watcher.states["7_0"] = "RUNNING"
+    ctx = _Ctx()
+    executor._watch([_Tracked(job=_Job(), sjob=sjob, timeout_s=10)], ctx)
+    assert sjob.cancelled
+    (job, result), = ctx.finished_jobs
+    assert result.status == "timed_out" and "cancelled SLURM job 7_0" in result.message
+
+
+def test_states_without_a_result():
+    assert state_result("CANCELLED by 0", "1_2").status == "failed"
+    assert state_result("TIMEOUT", "1_2").status == "timed_out"
+    assert state_result("NODE_FAIL", "1_2").status == "failed"
+    assert isinstance(state_result("OUT_OF_MEMORY", "1"), MemberResult)
+
+
+def test_resources_from_member_config():
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.create({"backend": {"type": "docker", "cpu": 1.5, "timeout": 600, "memory": "2g"}})
+    assert member_resources(cfg, {"timeout_margin_s": 60}) == {"cpus_per_task": 2, "time": 12, "mem": "2048M"}
+    assert member_resources(cfg, {"mem_gb": 4, "timeout_min": 30}) == {"cpus_per_task": 2, "time": 30, "mem": "4GB"}
