@@ -89,19 +89,28 @@ def validate(cfg) -> tuple[object, dict]:
         raise ConfigError(format_validation_error(exc, data, _sources(), hidden=hidden)) from None
 
 
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _plain_setting(cfg, key: str):
+    """A root setting needed before validation; None if it does not resolve (validation reports it)."""
+    try:
+        return cfg.get(key)
+    except Exception:  # noqa: BLE001 - an unresolvable value is reported by validate()
+        return None
+
+
 def _task(state: _State):
     def task(cfg) -> None:
         from rompy import logs
         from rompy.run import run
         from rompy.signals import interruptible
 
-        debug = bool(cfg.get("debug", False))
+        debug = _plain_setting(cfg, "debug") is True
+        level = _plain_setting(cfg, "log_level")
+        logs.configure(level.upper() if isinstance(level, str) and level.upper() in _LEVELS else "INFO")
         # Returned (not only kept in state) so that a sweep can record each member.
         result = {"exit_code": EXIT_OK, "message": "", "outcome": None}
-        try:
-            logs.configure(str(cfg.get("log_level", "INFO")).upper())
-        except ValueError:
-            logs.configure("INFO")
         try:
             with interruptible():
                 config, source = validate(cfg)

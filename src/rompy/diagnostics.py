@@ -122,6 +122,9 @@ def format_validation_error(exc, data: Any, sources: Sources | None = None, pref
 def format_hydra_error(exc: BaseException) -> str:
     """One line for a Hydra/OmegaConf composition or override error."""
     text = str(exc).strip()
+    full_key = getattr(exc, "full_key", None)
+    if full_key and type(exc).__module__.startswith("omegaconf"):
+        return f"{full_key}: {_shorten(text.splitlines()[0], 300)}"
     missing = re.search(r"Could not find '([^']+)/([^']+)'", text)
     if missing:
         group, option = missing.groups()

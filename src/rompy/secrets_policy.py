@@ -109,8 +109,10 @@ def check_composed(source: dict[str, Any]) -> str | None:
         if "oc.env" in str(backend.get(key) or ""):
             return (f"backend.{key}: ${{oc.env:...}} inside a command would put the value on the process's "
                     "command line; set it in backend.env_vars and refer to $NAME in the command")
-    declared = set(backend.get("secret_env") or [])
-    for name, value in (backend.get("env_vars") or {}).items():
+    declared = backend.get("secret_env")
+    declared = {str(n) for n in declared} if isinstance(declared, list) else set()
+    env_vars = backend.get("env_vars")
+    for name, value in (env_vars.items() if isinstance(env_vars, dict) else ()):
         if name in declared and not is_env_reference(value):
             return (f"backend.env_vars.{name}: listed in backend.secret_env but given a literal value; "
                     + _HOW.format(key=f"backend.env_vars.{name}", name=name))
