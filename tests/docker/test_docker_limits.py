@@ -13,6 +13,8 @@ import pytest
 
 from tests.docker.conftest import PYTHON, containers_of, run_api
 
+MPICH = "rompy-test-mpich:latest"
+
 pytestmark = pytest.mark.docker
 
 CGROUP_READ = (
@@ -58,6 +60,14 @@ def test_env_vars_arrive_and_command_string_uses_sh(docker_client, tmp_path, run
                                  command='echo "[$GREETING] [$N]"; pwd')
     assert ok
     assert out.splitlines() == ["[hello world] [7]", "/rompy/run"]
+
+
+def test_secret_env_reaches_the_container_but_not_the_record(docker_client, tmp_path, run_id, monkeypatch):
+    monkeypatch.setenv("ROMPY_TEST_SECRET", "s3cr3t-value")
+    ok, record, out, _ = run_api(run_id, tmp_path, secret_env=["ROMPY_TEST_SECRET"],
+                                 command='echo "${#ROMPY_TEST_SECRET}"')
+    assert ok and out == "12\n"
+    assert "s3cr3t-value" not in (tmp_path / run_id / "rompy-result.json").read_text()
 
 
 def test_command_list_runs_as_given(docker_client, tmp_path, run_id):
@@ -181,3 +191,12 @@ def test_stdout_and_stderr_are_streamed_in_order_to_logs(docker_client, tmp_path
     assert out == "out1\nout2\nout3\nout4\nout5\nno-newline"
     assert err == "err1\nerr2\nerr3\nerr4\nerr5\n"
     assert set(record["backend"]["logs"]) == {"stdout", "stderr"}
+
+
+def test_mpiexec_runs_one_rank_per_cpu_in_the_container(docker_client, tmp_path, run_id):
+    docker_client.api.inspect_image(MPICH)  # built by scripts/services/test-images.sh
+    ok, record, out, err = run_api(run_id, tmp_path, image=MPICH, cpu=2, mpiexec="mpiexec",
+                                   command="python3 -c 'import os; print(os.environ.get(\"PMI_RANK\"))'")
+    assert ok, err
+    assert sorted(out.split()) == ["0", "1"]
+    assert record["backend"]["details"]["nano_cpus"] == 2_000_000_000

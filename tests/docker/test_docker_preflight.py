@@ -158,6 +158,7 @@ def _api_preflight_fails(tmp_path, run_id, error, **backend):
     ({"image": "rompy-test-absent:never", "pull_policy": "never"}, "PreflightError"),
     ({"image": BUSYBOX, "cpu": 4096}, "PreflightError"),
     ({"image": BUSYBOX, "network": "rompy-no-such-net"}, "PreflightError"),
+    ({"image": BUSYBOX, "secret_env": ["ROMPY_TEST_UNSET_SECRET"]}, "PreflightError"),
 ])
 def test_preflight_failures_create_nothing_through_the_api(docker_client, tmp_path, run_id, backend, error):
     import rompy.errors

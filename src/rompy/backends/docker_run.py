@@ -45,6 +45,8 @@ def preflight(config) -> None:
     from rompy.backends.docker_images import ensure_image
     from rompy.backends.docker_reaper import reap_orphans
 
+    if hasattr(config, "check_secret_env"):
+        config.check_secret_env()  # the base backend's check: every secret_env name is set
     client = connect()
     check_resources(client, config)
     check_network(client, config.network)
@@ -91,6 +93,10 @@ def container_spec(client, config, job, image: str, name: str) -> dict[str, Any]
     """Keyword arguments for `client.api.create_container`."""
     user = config.user or default_user()
     environment = dict(config.env_vars)
+    if hasattr(config, "secret_environment"):
+        # A container does not inherit rompy's environment: secret_env values are passed
+        # explicitly (they reach the container's config, never rompy's record or logs).
+        environment.update(config.secret_environment())
     tmpfs = {}
     if "HOME" not in environment and _needs_home(user):
         environment["HOME"] = CONTAINER_HOME
