@@ -63,6 +63,7 @@ class ModelRun(StrictModel):
     _record: dict[str, Any] | None = PrivateAttr(None)
     _source_config: dict[str, Any] | None = PrivateAttr(None)
     _run_config: dict[str, Any] | None = PrivateAttr(None)
+    _preflighted: Any = PrivateAttr(None)
 
     @field_validator("run_id")
     @classmethod
@@ -145,10 +146,12 @@ class ModelRun(StrictModel):
         from rompy.backends.base import Job
 
         backend = _as_backend(backend, **kwargs)
-        backend.preflight()
+        if self._preflighted is not backend:
+            backend.preflight()
         if self._record is None:
             self.generate()
-        self._record["config"]["backend"] = redact_config(backend.model_dump(mode="json"), backend.secret_env)
+        if "backend" not in self._record["config"]:  # the CLI already put it there, env references kept
+            self._record["config"]["backend"] = redact_config(backend.model_dump(mode="json"), backend.secret_env)
         self._update(stage="run")
         command = backend.resolve_command(self.config.command())
         import uuid
@@ -208,6 +211,8 @@ class ModelRun(StrictModel):
                  run_kwargs: dict | None = None, process_kwargs: dict | None = None) -> dict[str, Any]:
         """generate -> run -> postprocess; stops at the first failed stage."""
         backend = backend_config if backend_config is not None else _as_backend(pipeline_backend)
+        backend.preflight()  # before generate: a backend that cannot start creates nothing
+        self._preflighted = backend
         outcome: dict[str, Any] = {"success": False, "run_id": self.run_id, "stages_completed": []}
         if self._record is None:
             outcome["generate"] = str(self.generate())

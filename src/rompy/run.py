@@ -38,7 +38,9 @@ def build_model_run(config: RunConfig, source_config: dict[str, Any] | None = No
         delete_existing=config.delete_existing,
         config=config.model,
     )
-    dumped = config.model_dump(mode="json")
+    from rompy.secrets_policy import keep_env_references
+
+    dumped = keep_env_references(config.model_dump(mode="json"), source_config or {})
     dumped["run_id"] = model_run.run_id
     model_run._run_config = dumped
     model_run._source_config = source_config
@@ -53,9 +55,10 @@ def run(config: RunConfig | dict[str, Any], source_config: dict[str, Any] | None
         config.backend.preflight()
         import yaml
 
-        from rompy.secrets_policy import redact_config
+        from rompy.secrets_policy import keep_env_references, redact_config
 
-        sys.stdout.write(yaml.safe_dump(redact_config(config.model_dump(mode="json")), sort_keys=False))
+        shown = keep_env_references(config.model_dump(mode="json"), source_config or {})
+        sys.stdout.write(yaml.safe_dump(redact_config(shown, config.backend.secret_env), sort_keys=False))
         sys.stdout.flush()
         return RunOutcome(exit_code=EXIT_OK, run_id=config.run_id)
     model_run = build_model_run(config, source_config)

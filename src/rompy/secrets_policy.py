@@ -117,3 +117,18 @@ def check_composed(source: dict[str, Any]) -> str | None:
             return (f"backend.env_vars.{name}: listed in backend.secret_env but given a literal value; "
                     + _HOW.format(key=f"backend.env_vars.{name}", name=name))
     return None
+
+
+def keep_env_references(resolved: Any, source: Any) -> Any:
+    """`resolved` with every value that came from `${oc.env:...}` put back as the reference.
+
+    Records and printed configs use this, so a value read from the environment is
+    never written out, whatever its variable is called.
+    """
+    if isinstance(source, str) and "oc.env" in source:
+        return source
+    if isinstance(resolved, dict) and isinstance(source, dict):
+        return {k: keep_env_references(v, source.get(k)) for k, v in resolved.items()}
+    if isinstance(resolved, list) and isinstance(source, list) and len(resolved) == len(source):
+        return [keep_env_references(r, s) for r, s in zip(resolved, source)]
+    return resolved
