@@ -9,4 +9,8 @@ for service in dockerd test-images slurm; do
     bash "scripts/services/${service}.sh"
     echo "test.sh: ${service} ready in $(( $(date +%s) - started )) s"
 done
-exec python3 -m pytest -n 4 --timeout=900 "$@"
+rm -rf build/reliability
+status=0
+python3 -m pytest -n 4 --timeout=900 "$@" || status=$?
+python3 scripts/reliability_report.py || true
+exit "$status"
