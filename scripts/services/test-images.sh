@@ -42,11 +42,33 @@ for cmd in docker debootstrap tar; do
     command -v "$cmd" >/dev/null 2>&1 || die "$cmd not found (run scripts/install-system.sh)"
 done
 
+# One run at a time (parallel test workers may call this script together).
+# The lock is on fd 9; dockerd.sh reuses fd 9 for its own lock, so a dockerd
+# it starts does not inherit this one.
+LOCK=/run/lock/rompy-test-images.lock
+mkdir -p /run/lock
+exec 9>>"$LOCK"
+if ! flock -w 1800 9; then
+    die "another test-images.sh run still holds $LOCK after 1800 s"
+fi
+
 # A Docker engine must answer (reuses a running one).
-"$HERE/dockerd.sh"
+bash "$HERE/dockerd.sh"
 
 WORK=$(mktemp -d /tmp/rompy-test-images.XXXXXX)
-cleanup() { rm -rf "$WORK"; }
+# Unmount whatever an interrupted debootstrap left mounted in its target
+# (proc, sys, bind-mounted /dev nodes) before deleting: never delete through
+# a mount.
+# shellcheck disable=SC2317  # invoked by the trap
+cleanup() {
+    local m
+    for _ in 1 2 3; do
+        m=$(awk -v w="$WORK/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r)
+        [[ -n $m ]] || break
+        while read -r mp; do umount -l "$mp" 2>/dev/null || true; done <<<"$m"
+    done
+    rm -rf --one-file-system "$WORK"
+}
 trap cleanup EXIT
 
 LOG=$WORK/build.log
@@ -152,10 +174,12 @@ rootfs_tarball() {
         "$dir"/usr/share/locale/* "$dir"/var/log/*.log "$dir"/var/cache/debconf/*-old
     mkdir -p "$dir/tmp"
     chmod 1777 "$dir/tmp"
+    local tmp
+    tmp=$(mktemp "$tarball.XXXXXX.tmp")
     run_logged "packing the $name root filesystem" \
-        tar --numeric-owner --xattrs -C "$dir" -cf "$tarball.tmp" .
-    rm -rf "$dir"
-    mv -f "$tarball.tmp" "$tarball"
+        tar --numeric-owner --xattrs -C "$dir" -cf "$tmp" .
+    rm -rf --one-file-system "$dir"
+    mv -f "$tmp" "$tarball"
     echo "$packages" >"$tarball.packages"
     echo "$tarball"
 }
@@ -183,6 +207,7 @@ CMD ["sh"]
 DOCKERFILE
     run_logged "docker build of $BUSYBOX_IMAGE" \
         docker build -q -t "$BUSYBOX_IMAGE" "$dir"
+    # shellcheck disable=SC2016  # expanded inside the container
     check_run "$BUSYBOX_IMAGE" "0 1777 ok" \
         sh -c 'echo "$(id -u) $(stat -c %a /tmp) $(echo ok | head -n1)"'
 }
