@@ -144,8 +144,11 @@ class _Pump(threading.Thread):
         self._buffers = {"stdout": b"", "stderr": b""}
 
     def _write(self, stream: str, data: bytes) -> None:
-        self.log_files[stream].write(data)
-        self.log_files[stream].flush()
+        try:
+            self.log_files[stream].write(data)
+            self.log_files[stream].flush()
+        except ValueError:  # log closed after a stuck stream was abandoned
+            pass
         console = sys.stdout if stream == "stdout" else sys.stderr
         try:
             console.write(data.decode("utf-8", errors="replace"))
@@ -323,6 +326,8 @@ def run_container(config, job) -> BackendResult:
             _stop(api, container_id or name, GRACE_SECONDS)
         raise
     finally:
+        if created and config.remove_container:
+            _remove(api, container_id or name)  # also ends the attach stream of a never-started one
         if pump is not None:
             pump.join(timeout=5)
         if stream is not None:
@@ -330,10 +335,10 @@ def run_container(config, job) -> BackendResult:
                 stream.close()
             except Exception:
                 pass
+        if pump is not None:
+            pump.join(timeout=5)
         for fh in log_files.values():
             fh.close()
-        if created and config.remove_container:
-            _remove(api, container_id or name)
 
 
 def _wait_for_exit(api, container_id: str, pump: _Pump, t_end: float) -> int | None:
