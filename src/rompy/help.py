@@ -54,7 +54,8 @@ Exit codes:
   1    the run failed (model failed or timed out, postprocessor failed, image pull or build
        failed); in a sweep: any member failed
   2    configuration or usage error; nothing was run
-  130  interrupted (SIGINT)      143  terminated (SIGTERM)
+  130  interrupted (SIGINT)
+  143  terminated (SIGTERM)
 """
 
 # Hydra's command-line flags (1.3); tests/ux checks this against Hydra's own parser.
@@ -254,6 +255,25 @@ def _table(rows: list[tuple[str, str, str]], indent: str) -> list[str]:
     return lines
 
 
+_PLUGIN_TYPES: dict[str, list[str]] | None = None
+
+
+def _plugin_types() -> dict[str, list[str]]:
+    """Type names registered by installed packages, per kind (one pass over the metadata)."""
+    global _PLUGIN_TYPES
+    if _PLUGIN_TYPES is None:
+        from importlib.metadata import entry_points
+
+        from rompy.registry import ENTRY_POINT_GROUPS
+
+        every = entry_points()  # read once; select() only filters
+        _PLUGIN_TYPES = {
+            kind: list(dict.fromkeys(ep.name for group in groups for ep in every.select(group=group)))
+            for kind, groups in ENTRY_POINT_GROUPS.items()
+        }
+    return _PLUGIN_TYPES
+
+
 def _config_class(kind: str, option: Option):
     """(class, problem): the config class an option's `type` names."""
     from rompy.registry import resolve
@@ -284,12 +304,11 @@ def _option_title(name: str, option: Option, default: str | None, extra: str) ->
 
 
 def _kind_section(kind: str, group: Group | None, default: str | None) -> list[str]:
-    from rompy.registry import BUILTINS, known_types
+    from rompy.registry import BUILTINS
 
     lines = [f"{kind}={'|'.join(sorted(group.options)) if group else '<option>'}  ({KIND_BLURB[kind]})"]
-    types = known_types(kind)
-    plugins = [t for t in types if t not in BUILTINS[kind]]
-    lines.append(f"  type: {', '.join(t for t in types if t in BUILTINS[kind])}"
+    plugins = [t for t in _plugin_types().get(kind, []) if t not in BUILTINS[kind]]
+    lines.append(f"  type: {', '.join(BUILTINS[kind])}"
                  + (f"; from plugins: {', '.join(plugins)}" if plugins else "")
                  + "; or an import path 'package.module:ClassName'")
     if group is None:
@@ -309,7 +328,7 @@ def _kind_section(kind: str, group: Group | None, default: str | None) -> list[s
             base = first_of_class[cls]
             ours = {k: v for k, v, _ in field_rows(cls, option.data)}
             theirs = {k: v for k, v, _ in field_rows(cls, base.data)}
-            changed = [f"{k}={v}" for k, v in ours.items() if theirs.get(k) != v]
+            changed = [f"{kind}.{k}={v}" for k, v in ours.items() if theirs.get(k) != v]
             lines.append(_option_title(name, option, default, summary))
             lines.append(f"      keys as for {kind}={base.name}; this option sets "
                          + (", ".join(changed) if changed else "the same values"))

@@ -1,0 +1,75 @@
+"""Hydra's shell completion, driven through the installed `rompy` console script.
+
+The bash test sources the script `rompy --shell-completion install=bash` prints and
+calls its completion function the way bash does on <TAB>: COMP_LINE, COMP_POINT,
+COMP_CWORD set, COMPREPLY read back.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.ux.conftest import clean_env, run
+
+pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
+
+
+def complete(line: str, cwd, env=None) -> list[str]:
+    """COMPREPLY for the command line `line` with the cursor at its end."""
+    words = line.split()
+    cword = len(words) if line.endswith(" ") else len(words) - 1
+    driver = (
+        'set -e\n'
+        'eval "$(rompy --shell-completion install=bash)"\n'
+        f'COMP_LINE={line!r}; COMP_POINT=${{#COMP_LINE}}; COMP_CWORD={cword}\n'
+        'COMP_WORDS=($COMP_LINE)\n'
+        'hydra_bash_completion\n'
+        'printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
+    proc = subprocess.run(["bash", "-c", driver], cwd=cwd, env=env or clean_env(), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return sorted(filter(None, proc.stdout.splitlines()))
+
+
+def test_install_prints_the_bash_completion_script(rompy_script, workdir):
+    proc = run([str(rompy_script), "--shell-completion", "install=bash"], cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert "hydra_bash_completion()" in proc.stdout
+    assert "complete -o nospace -o default -F hydra_bash_completion rompy" in proc.stdout
+
+
+def test_group_names(workdir):
+    assert complete("rompy back", workdir) == ["backend.", "backend="]
+    assert "postprocessor=" in complete("rompy post", workdir)
+
+
+def test_group_options(workdir):
+    assert complete("rompy backend=", workdir) == ["backend=docker", "backend=docker_build", "backend=local"]
+    assert complete("rompy postprocessor=", workdir) == [
+        "postprocessor=archive", "postprocessor=noop", "postprocessor=summary"]
+
+
+def test_config_keys(workdir):
+    assert complete("rompy backend.ti", workdir) == ["backend.timeout="]
+    assert complete("rompy dry", workdir) == ["dry_run="]
+    assert complete("rompy sweep.fail", workdir) == ["sweep.fail_fast="]
+    # keys of the option chosen earlier on the line
+    assert complete("rompy backend=docker backend.pull", workdir) == ["backend.pull_policy="]
+
+
+def test_completion_offers_the_users_own_options(workdir):
+    (workdir / "conf" / "backend").mkdir(parents=True)
+    (workdir / "conf" / "backend" / "hpc.yaml").write_text("type: local\ntimeout: 7200\n")
+    assert "backend=hpc" in complete("rompy backend=", workdir)
+
+
+def test_query_answers_like_the_generated_function_asks(rompy_script, workdir):
+    """`rompy -sc query=bash` with COMP_LINE set: what the bash function calls."""
+    env = clean_env(COMP_LINE="rompy backend=", COMP_POINT=str(len("rompy backend=")))
+    proc = run([str(rompy_script), "-sc", "query=bash"], cwd=workdir, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["backend=docker", "backend=docker_build", "backend=local"]
