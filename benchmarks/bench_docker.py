@@ -8,6 +8,9 @@ In one process, alternating, N times each:
 and prints median(A) - median(B), the container part of a rompy run, against
 median(C). Target: ratio <= 1.0, i.e. rompy's create/attach/start/wait/remove
 plus its run directory and record cost no more than the Docker CLI's own run.
+The three are interleaved so that a busy machine slows all of them alike; the
+paired ratio (per repetition) is printed too, as A - B is a difference of two
+noisy figures.
 
     python benchmarks/bench_docker.py [--image rompy-test-busybox:latest] [-n 7]
 """
@@ -59,8 +62,14 @@ def main() -> int:
     print(f"rompy docker run of 'true'   median {a:.3f} s   (all: {', '.join(f'{x:.3f}' for x in runs)})")
     print(f"rompy dry run                median {b:.3f} s   (all: {', '.join(f'{x:.3f}' for x in dry)})")
     print(f"docker run --rm {args.image} true   median {c:.3f} s   (all: {', '.join(f'{x:.3f}' for x in cli)})")
+    paired = statistics.median((r - d) / k for r, d, k in zip(runs, dry, cli))
     print(f"rompy run - dry run          {overhead:.3f} s")
     print(f"ratio (run - dry) / docker run = {overhead / c:.2f}  (target <= 1.0)")
+    print(f"paired ratio, median over repetitions of (run_i - dry_i) / docker_i = {paired:.2f}")
+    try:
+        print(f"load average during the run: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} CPUs)")
+    except OSError:
+        pass
     return 0
 
 
