@@ -204,6 +204,9 @@ def run_cli(argv: list[str]) -> int:
     except (HydraException, OmegaConfBaseException) as exc:
         error(format_hydra_error(exc))
         return EXIT_USAGE
+    except ValueError as exc:  # Hydra raises plain ValueErrors for some bad overrides
+        error(format_hydra_error(exc, argv))
+        return EXIT_USAGE
     except SystemExit as exc:  # argparse: --help, bad flags
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     except KeyboardInterrupt:

@@ -119,9 +119,13 @@ def format_validation_error(exc, data: Any, sources: Sources | None = None, pref
     return "; ".join(parts)
 
 
-def format_hydra_error(exc: BaseException) -> str:
+def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
     """One line for a Hydra/OmegaConf composition or override error."""
     text = str(exc).strip()
+    if "Config group override must be a string" in text:
+        bad = [a for a in argv if a.split("=", 1)[0].lstrip("+~") in GROUPS and "=" in a]
+        culprit = bad[-1] if bad else "group=option"
+        return f"{culprit}: a config group option is a name (e.g. backend=local), {text.split('. ', 1)[-1]}"
     full_key = getattr(exc, "full_key", None)
     if full_key and type(exc).__module__.startswith("omegaconf"):
         return f"{full_key}: {_shorten(text.splitlines()[0], 300)}"
