@@ -203,12 +203,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "gpus": "all", "network": "none", "shm_size": "1g",
     },
 }
-BAD_VALUES: dict[str, dict[str, Any]] = {
-    "LocalConfig": {"timeout": 30, "command": " ", "env_vars": {"1BAD": "x"}, "cpu": 0,
-                    "working_dir": "/no/such/folder"},
-    "DockerConfig": {"timeout": 100000, "image": "Bad_Image", "cpu": 0, "memory": "lots",
-                     "volumes": ["data:/data:fast"], "pull_policy": "sometimes", "working_dir": "work",
-                     "gpus": 0, "shm_size": "1x", "env_vars": {"1BAD": "x"}},
+BAD_VALUES: dict[str, dict[str, list[Any]]] = {
+    "LocalConfig": {"command": [" ", []], "env_vars": [{"1BAD": "x"}], "secret_env": [["NOT-A-NAME"]],
+                    "working_dir": ["/no/such/folder"]},
+    "DockerConfig": {"image": ["Bad_Image"], "memory": ["lots", "1m"], "shm_size": ["1x"],
+                     "volumes": [["data"], ["/tmp:data"], ["/no/such/folder:/data"], ["/tmp:/data:fast"],
+                                 ["/tmp:/data:ro,rw"]],
+                     "working_dir": ["work"], "gpus": [0], "env_vars": [{"1BAD": "x"}],
+                     "command": [" ", []], "secret_env": [["NOT-A-NAME"]]},
 }
 # Values a class needs besides the field under test (DockerConfig needs an image or a Dockerfile).
 BASE_VALUES: dict[str, dict[str, Any]] = {"LocalConfig": {}, "DockerConfig": {"image": "busybox"}}
@@ -222,22 +224,31 @@ def example_input(class_name: str, field: str, value: Any) -> dict:
     return data
 
 
-def refusal(cls, class_name: str, field: str) -> str | None:
-    """The message rompy gives for the field's bad value (None if it has none or it is accepted)."""
+def refusals(cls, class_name: str, field: str) -> list[str]:
+    """The messages rompy gives for the field's bad values: the rules its validators enforce.
+
+    Only a validator's own message (`value_error`) counts; type and bound errors are
+    already stated by the type column. A bad value that is accepted raises AssertionError.
+    """
     from pydantic import ValidationError
 
-    if field not in BAD_VALUES.get(class_name, {}):
-        return None
-    try:
-        cls.model_validate(example_input(class_name, field, BAD_VALUES[class_name][field]))
-    except ValidationError as exc:
-        message = exc.errors()[0]["msg"]
-        return message.removeprefix("Value error, ")
-    return None
+    messages: list[str] = []
+    for value in BAD_VALUES.get(class_name, {}).get(field, []):
+        try:
+            cls.model_validate(example_input(class_name, field, value))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            assert error["type"] == "value_error", (class_name, field, value, error["type"])
+            message = error["msg"].removeprefix("Value error, ")
+            if message not in messages:
+                messages.append(message)
+        else:
+            raise AssertionError(f"{class_name}.{field}={value!r} should be refused")
+    return messages
 
 
 def _override(value: Any) -> str:
-    """A value as typed on rompy's command line (Hydra's override grammar)."""
+    """A value in Hydra's override grammar."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -250,6 +261,14 @@ def _override(value: Any) -> str:
     if isinstance(value, dict):
         return "{" + ",".join(f"{k}:{_override(v)}" for k, v in value.items()) + "}"
     return str(value)
+
+
+def shell_override(key: str, value: Any) -> str:
+    """`key=value` as typed in a shell: quoted when the shell would change it."""
+    text = f"{key}={_override(value)}"
+    if not any(c in text for c in " '\"$`[]{}*?!;&|<>()~#"):
+        return text
+    return f'"{text}"' if not any(c in text for c in '"$`\\!') else "'" + text.replace("'", "'\\''") + "'"
 
 
 def _type_text(prop: dict) -> str:
@@ -287,11 +306,10 @@ def field_table(class_name: str) -> str:
         default = info.default_factory() if info.default_factory else info.default
         default_text = "required" if default is PydanticUndefined else f"`{_override(default)}`"
         rule = _type_text(props[name])
-        refused = refusal(cls, class_name, name)
-        if refused:
-            rule += f"; else: *{refused}*"
-        example = EXAMPLES[class_name].get(name)
-        example_text = f"`{kind}.{name}={_override(example)}`" if name in EXAMPLES[class_name] else ""
+        for message in refusals(cls, class_name, name):
+            rule += f"; *{message}*"
+        example_text = (f"`{shell_override(f'{kind}.{name}', EXAMPLES[class_name][name])}`"
+                        if name in EXAMPLES[class_name] else "")
         description = (info.description or "").replace("|", "\\|")
         lines.append(f"| `{name}` | {rule.replace('|', chr(92) + '|')} | {default_text} | "
                      f"{example_text.replace('|', chr(92) + '|')} | {description} |")
