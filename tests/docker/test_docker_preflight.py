@@ -1,8 +1,7 @@
 """Pre-flight: engine, resources, network and image are checked before anything is created.
 
-Failures exit 2 with one line (a failed pull exits 1). Through the Python API
-(`ModelRun.run`) they leave no run directory; the CLI's `pipeline()` stages the
-run directory before the backend's pre-flight today (see the xfail test below).
+Failures exit 2 with one line (a failed pull exits 1) and leave no run directory,
+through the CLI and through the Python API alike.
 Pulls are real: a tiny registry on 127.0.0.1 (tests/docker/registry.py) serves an
 image, since no public registry is reachable here.
 """
@@ -25,6 +24,7 @@ def _no_traceback(proc):
 
 
 def _cli(tmp_path, run_id, *args, env=None):
+    """Run the CLI; a pre-flight failure must not have created the output folder."""
     return run_rompy("backend=docker", f"run_id={run_id}", f"output_dir={tmp_path / 'out'}", *args,
                      cwd=tmp_path, env=env)
 
@@ -39,6 +39,8 @@ def test_no_engine_is_one_clear_error(tmp_path, run_id, docker_host, reason):
     _no_traceback(proc)
     (line,) = [x for x in proc.stderr.splitlines() if x.startswith("rompy: error:")]
     assert f"DOCKER_HOST={docker_host}" in line and reason in line and "start an engine" in line
+    assert not (tmp_path / "out").exists()  # nothing created
+
 
 
 def test_socket_permission_denied(docker_client, tmp_path, run_id, test_user, user_dir):
@@ -59,6 +61,8 @@ def test_socket_permission_denied(docker_client, tmp_path, run_id, test_user, us
     assert proc.returncode == 2, proc.stderr
     _no_traceback(proc)
     assert "permission denied" in proc.stderr and "docker" in proc.stderr and "group" in proc.stderr
+    assert not (user_dir / "out").exists()
+
 
 
 def test_more_cpus_than_the_engine_has(docker_client, tmp_path, run_id):
@@ -67,6 +71,8 @@ def test_more_cpus_than_the_engine_has(docker_client, tmp_path, run_id):
     assert proc.returncode == 2
     _no_traceback(proc)
     assert f"backend.cpu={ncpu + 1}" in proc.stderr and f"has {ncpu} CPU" in proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing created
+
 
 
 def test_more_memory_than_the_engine_has(docker_client, tmp_path, run_id):
@@ -74,12 +80,16 @@ def test_more_memory_than_the_engine_has(docker_client, tmp_path, run_id):
     assert proc.returncode == 2
     _no_traceback(proc)
     assert "backend.memory=64p" in proc.stderr and "lower backend.memory" in proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing created
+
 
 
 def test_unknown_network_is_a_preflight_error(docker_client, tmp_path, run_id):
     proc = _cli(tmp_path, run_id, f"backend.image={BUSYBOX}", "backend.network=rompy-no-such-net")
     assert proc.returncode == 2
     assert "rompy-no-such-net" in proc.stderr and "docker network create" in proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing created
+
 
 
 def test_pull_policy_never_and_missing_image(docker_client, tmp_path, run_id):
@@ -87,6 +97,8 @@ def test_pull_policy_never_and_missing_image(docker_client, tmp_path, run_id):
     assert proc.returncode == 2
     _no_traceback(proc)
     assert "rompy-test-absent:never" in proc.stderr and "pull_policy is 'never'" in proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing created
+
 
 
 def test_failed_pull_exits_1_with_the_engine_error(docker_client, tmp_path, run_id):
@@ -95,6 +107,8 @@ def test_failed_pull_exits_1_with_the_engine_error(docker_client, tmp_path, run_
     _no_traceback(proc)
     assert "pulling image localhost:1/rompy-absent:latest failed" in proc.stderr
     assert "connection refused" in proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing created
+
 
 
 @pytest.fixture
@@ -141,6 +155,8 @@ def test_error_chunk_in_the_pull_stream_is_surfaced(docker_client, tmp_path, run
     assert proc.returncode == 1
     _no_traceback(proc)
     assert "verification failed" in proc.stderr
+    assert not (tmp_path / "out").exists()  # nothing created
+
 
 
 def _api_preflight_fails(tmp_path, run_id, error, **backend):
@@ -173,8 +189,6 @@ def test_no_engine_creates_nothing_through_the_api(tmp_path, run_id, monkeypatch
     _api_preflight_fails(tmp_path, run_id, PreflightError, image=BUSYBOX)
 
 
-@pytest.mark.xfail(strict=True, reason="ModelRun.pipeline() generates the run directory before "
-                   "backend.preflight(); change requested (src/rompy/model.py is not this module's)")
 def test_cli_preflight_failure_creates_no_run_directory(docker_client, tmp_path, run_id):
     proc = _cli(tmp_path, run_id, "backend.image=rompy-test-absent:never", "backend.pull_policy=never")
     assert proc.returncode == 2
