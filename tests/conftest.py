@@ -35,3 +35,23 @@ def workdir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ROMPY_CONFIG_PATH", raising=False)
     return tmp_path
+
+
+# -- figures for docs/reliability.md (see scripts/reliability_report.py) --------
+FIGURES_DIR = REPO / "build" / "reliability"
+
+
+class Figures:
+    def __init__(self, test_id: str):
+        self.test_id = test_id
+
+    def record(self, description: str, **numbers) -> None:
+        FIGURES_DIR.mkdir(parents=True, exist_ok=True)
+        safe = self.test_id.replace("/", "_").replace(":", "_").replace("[", "_").replace("]", "")
+        (FIGURES_DIR / f"{safe}.json").write_text(
+            json.dumps({"test": self.test_id, "description": description, "figures": numbers}, indent=1))
+
+
+@pytest.fixture
+def figures(request):
+    return Figures(request.node.nodeid)

@@ -11,7 +11,7 @@ from tests.conftest import read_record, rompy_cmd, run_rompy
 from tests.core.test_signals_local import _alive
 
 
-def test_next_start_kills_leftovers_and_marks_the_record(workdir, tmp_path_factory):
+def test_next_start_kills_leftovers_and_marks_the_record(workdir, tmp_path_factory, figures):
     state = tmp_path_factory.mktemp("state")
     env = {**os.environ, "ROMPY_STATE_DIR": str(state)}
     marker = f"rompy-sigkill-{os.getpid()}"
@@ -38,6 +38,8 @@ def test_next_start_kills_leftovers_and_marks_the_record(workdir, tmp_path_facto
     record = read_record(workdir / "output/killed")
     assert record["status"] == "interrupted"
     assert list(state.glob("active/*.json")) == []
+    figures.record("SIGKILL of rompy during a local run, then a new start", faults_injected=1,
+                   processes_left=0, records_left_running=0)
 
 
 def test_a_live_rompys_run_is_left_alone(workdir, tmp_path_factory):

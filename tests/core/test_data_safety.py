@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import read_record, rompy_cmd, run_rompy
 
 
-def test_two_concurrent_runs_with_one_run_id_one_proceeds(workdir):
+def test_two_concurrent_runs_with_one_run_id_one_proceeds(workdir, figures):
     cmd = rompy_cmd("run_id=same", "backend.command='echo $$ > outputs/owner.txt; sleep 2'")
     procs = [subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(2)]
@@ -24,6 +24,7 @@ def test_two_concurrent_runs_with_one_run_id_one_proceeds(workdir):
     run_dir = workdir / "output/same"
     assert read_record(run_dir)["status"] == "succeeded"
     assert len((run_dir / "outputs/owner.txt").read_text().split()) == 1
+    figures.record("two concurrent runs with one run id", runs=2, proceeded=1, refused=1, mixed_files=0)
 
 
 def test_record_is_always_complete_json_while_a_run_progresses(workdir):
@@ -52,7 +53,7 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_full_disk_during_the_run(workdir, tiny_disk):
+def test_full_disk_during_the_run(workdir, tiny_disk, figures):
     proc = run_rompy(f"output_dir={tiny_disk}", "run_id=full",
                      "backend.command='head -c 1000000 /dev/zero > outputs/big'", cwd=workdir)
     assert proc.returncode == 1
@@ -60,6 +61,8 @@ def test_full_disk_during_the_run(workdir, tiny_disk):
     assert "No space left on device" in proc.stderr
     record = read_record(tiny_disk / "full")
     assert record["status"] == "failed" and record["failed_stage"] == "run"
+    figures.record("disk fills up during the run (128 KiB tmpfs)", faults_injected=1, tracebacks=0,
+                   record_status=record["status"])
 
 
 def test_full_disk_while_staging(workdir, tiny_disk):

@@ -26,7 +26,7 @@ def _alive(marker: str) -> list[int]:
 
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_stops_the_model_and_records_interrupted(workdir, signum, code):
+def test_signal_stops_the_model_and_records_interrupted(workdir, signum, code, figures):
     marker = f"rompy-signal-{signum}-{os.getpid()}"
     script = workdir / "model.sh"
     script.write_text(f"#!/bin/bash\n(setsid bash -c 'exec -a {marker}-daemon sleep 300' &)\n"
@@ -48,3 +48,5 @@ def test_signal_stops_the_model_and_records_interrupted(workdir, signum, code):
     record = read_record(workdir / "output/sig")
     assert record["status"] == "interrupted" and record["failed_stage"] == "run"
     assert (workdir / "output/sig/INPUT").exists()
+    figures.record(f"{signal.Signals(signum).name} during a local run with a setsid daemon",
+                   faults_injected=1, exit_code=proc.returncode, processes_left=0)
