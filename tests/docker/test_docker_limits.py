@@ -58,8 +58,8 @@ def test_fractional_cpu_above_one(docker_client, tmp_path, run_id):
 def test_env_vars_arrive_and_command_string_uses_sh(docker_client, tmp_path, run_id):
     ok, record, out, _ = run_api(run_id, tmp_path, env_vars={"GREETING": "hello world", "N": 7},
                                  command='echo "[$GREETING] [$N]"; pwd')
-    assert ok
-    assert out.splitlines() == ["[hello world] [7]", "/rompy/run"]
+    assert ok, (record["message"], err)
+    assert out.splitlines() == ["[hello world] [7]", "/rompy/run"], (out, err, record["backend"])
 
 
 def test_secret_env_reaches_the_container_but_not_the_record(docker_client, tmp_path, run_id, monkeypatch):
