@@ -28,7 +28,7 @@ FIELDS = {
                 "secret_env", "executable", "mpiexec"],
     "postprocessor": ["type", "fail_run", "format", "remove_outputs", "filename"],
     "model": ["type", "depths", "periods", "g"],
-    "": ["run_id", "output_dir", "delete_existing", "debug", "log_level"],
+    "": ["run_id", "output_dir", "delete_existing", "log_level"],  # debug=true shows tracebacks by design
 }
 DOCKER_FIELDS = ["image", "memory", "volumes", "remove_container", "user", "gpus", "network", "shm_size",
                  "pull_policy", "dockerfile", "build_context", "build_args"]
