@@ -11,26 +11,21 @@ file lock keeps the scripts from racing each other.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import pwd
 import re
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from docker_helpers import BUSYBOX, PYTHON, REPO, _reachable_by_others
+
 SCRIPTS = [REPO / "scripts" / "services" / "dockerd.sh", REPO / "scripts" / "services" / "test-images.sh"]
-BUSYBOX = "rompy-test-busybox:latest"
-PYTHON = "rompy-test-python:latest"
 LOCK_FILE = "/tmp/rompy-docker-tests.lock"
 TEST_USER = "rompy-docker-test"
 
@@ -72,91 +67,7 @@ def run_id(request):
     return f"t-{name}-{uuid.uuid4().hex[:8]}"
 
 
-def containers_of(client, run_id: str) -> list[dict]:
-    return client.api.containers(all=True, filters={"label": f"rompy.run_id={run_id}"})
-
-
-def rompy_argv(*args: str) -> list[str]:
-    return [sys.executable, "-m", "rompy", *args]
-
-
-def run_rompy(*args: str, cwd: Path, env: dict | None = None, timeout: float = 300,
-              prefix: list[str] | None = None) -> subprocess.CompletedProcess:
-    """`python -m rompy ARGS` as a real process, output captured."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("ROMPY_CONFIG_PATH", None)
-    return subprocess.run([*(prefix or []), *rompy_argv(*args)], cwd=cwd, env=full_env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def read_record(run_dir: Path) -> dict:
-    return json.loads((Path(run_dir) / "rompy-result.json").read_text())
-
-
-def model_run(run_id: str, output_dir: Path):
-    from rompy.model import ModelRun
-
-    return ModelRun(run_id=run_id, output_dir=output_dir)
-
-
-def run_api(run_id: str, output_dir: Path, **backend):
-    """Run through the Python API in-process; returns (ok, record, stdout.log, stderr.log)."""
-    from rompy.backends import DockerConfig
-
-    backend.setdefault("image", BUSYBOX)
-    model = model_run(run_id, output_dir)
-    ok = model.run(backend=DockerConfig(**backend))
-    logs = model.run_dir / "logs"
-    return ok, model.record, (logs / "stdout.log").read_text(), (logs / "stderr.log").read_text()
-
-
-class LineReader:
-    """Collect a process's output lines in a thread; wait for one that matches."""
-
-    def __init__(self, stream):
-        self.lines: list[str] = []
-        self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _read(self, stream):
-        for line in iter(stream.readline, ""):
-            with self._cond:
-                self.lines.append(line)
-                self._cond.notify_all()
-
-    def wait_for(self, needle: str, timeout: float) -> float | None:
-        """Seconds until a line containing `needle` appeared, or None."""
-        t0 = time.monotonic()
-        with self._cond:
-            while not any(needle in line for line in self.lines):
-                remaining = timeout - (time.monotonic() - t0)
-                if remaining <= 0:
-                    return None
-                self._cond.wait(remaining)
-        return time.monotonic() - t0
-
-    def text(self) -> str:
-        self._thread.join(timeout=10)
-        return "".join(self.lines)
-
-
-def wait_running(client, run_id: str, timeout: float = 60) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        running = [c for c in containers_of(client, run_id) if c["State"] == "running"]
-        if running:
-            return running[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no running container for run {run_id} after {timeout} s")
-
-
 # -- a non-root invoking user --------------------------------------------------------
-def _reachable_by_others(path: Path) -> bool:
-    for parent in [path, *path.parents]:
-        if parent.is_dir() and not parent.stat().st_mode & stat.S_IXOTH:
-            return False
-    return True
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rompy.backends.docker_context import IgnoreRules, context_entries
-from tests.docker.conftest import BUSYBOX, containers_of, read_record, run_rompy
+from docker_helpers import BUSYBOX, containers_of, read_record, run_rompy
 
 pytestmark = pytest.mark.docker
 

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from tests.docker.conftest import PYTHON, REPO, containers_of, read_record, run_rompy
+from docker_helpers import PYTHON, REPO, containers_of, read_record, run_rompy
 
 pytestmark = pytest.mark.docker
 

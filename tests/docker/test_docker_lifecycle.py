@@ -15,7 +15,7 @@ import pytest
 
 from rompy.backends.docker_owner import owner_labels
 from rompy.backends.docker_reaper import reap_orphans
-from tests.docker.conftest import (
+from docker_helpers import (
     BUSYBOX,
     LineReader,
     containers_of,

@@ -11,9 +11,7 @@ import os
 
 import pytest
 
-from tests.docker.conftest import PYTHON, containers_of, run_api
-
-MPICH = "rompy-test-mpich:latest"
+from docker_helpers import MPICH, PYTHON, containers_of, run_api
 
 pytestmark = pytest.mark.docker
 
@@ -56,7 +54,7 @@ def test_fractional_cpu_above_one(docker_client, tmp_path, run_id):
 
 
 def test_env_vars_arrive_and_command_string_uses_sh(docker_client, tmp_path, run_id):
-    ok, record, out, _ = run_api(run_id, tmp_path, env_vars={"GREETING": "hello world", "N": 7},
+    ok, record, out, err = run_api(run_id, tmp_path, env_vars={"GREETING": "hello world", "N": 7},
                                  command='echo "[$GREETING] [$N]"; pwd')
     assert ok, (record["message"], err)
     assert out.splitlines() == ["[hello world] [7]", "/rompy/run"], (out, err, record["backend"])

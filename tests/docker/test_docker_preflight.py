@@ -13,8 +13,8 @@ import socket
 
 import pytest
 
-from tests.docker.conftest import BUSYBOX, containers_of, read_record, run_rompy
-from tests.docker.registry import FakeRegistry
+from docker_helpers import BUSYBOX, containers_of, read_record, run_rompy
+from docker_fake_registry import FakeRegistry
 
 pytestmark = pytest.mark.docker
 
