@@ -37,7 +37,7 @@ def test_members_run_side_by_side_within_the_core_budget(sweep):
     assert all(l["launcher"] == "parallel" for l in lines)
     assert _max_overlap(_intervals(lines)) == 2
     starts, ends = zip(*_intervals(lines))
-    assert max(ends) - min(starts) < 5.5  # two waves of 1.5 s, not four
+    assert max(ends) - min(starts) < 6.0  # two waves of 1.5 s, not four (slack for a loaded machine)
 
 
 def test_member_cpu_is_its_weight(sweep):
