@@ -86,6 +86,20 @@ _OPTION_GROUPS = (({"ro", "rw"}, "ro|rw"), ({"z", "Z"}, "z|Z"), (_PROPAGATION, "
                   ({"nocopy"}, "nocopy"))
 
 
+# Host paths that hand a container control of the host: refused unless explicitly allowed.
+UNSAFE_HOST_PATHS = ("/", "/var/run/docker.sock", "/run/docker.sock")
+
+
+def unsafe_host_path(spec: str) -> str | None:
+    """The host path of a volume if mounting it would give the container the host, else None."""
+    host = os.path.realpath(os.path.expanduser(spec.split(":", 1)[0]))
+    unsafe = {os.path.realpath(p) for p in UNSAFE_HOST_PATHS}
+    docker_host = os.environ.get("DOCKER_HOST", "")
+    if docker_host.startswith("unix://"):
+        unsafe.add(os.path.realpath(docker_host[len("unix://"):]))
+    return host if host in unsafe else None
+
+
 def check_volume(spec: str) -> str:
     """`host:container[:opts]` with an existing host path and an absolute container path."""
     parts = spec.split(":")

@@ -1,1 +1,3 @@
-"""Hardening tests record figures with the `figures` fixture from tests/conftest.py."""
+"""Hardening tests: figures via `figures` (tests/conftest.py); the Docker engine fixture is shared."""
+
+from tests.docker.conftest import docker_client  # noqa: F401 - re-exported fixture

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from tests.conftest import read_record, rompy_cmd, run_rompy
-from tests.docker.conftest import BUSYBOX, containers_of, docker_client  # noqa: F401 - fixture
+from docker_helpers import BUSYBOX, containers_of
 
 pytestmark = pytest.mark.docker
 

@@ -25,11 +25,13 @@ class DockerConfig(BackendConfig):
     type: Literal["docker"] = "docker"
     image: str | None = Field(None, description="Image to run, e.g. 'python:3.12-slim' (or give dockerfile).")
     dockerfile: str | None = Field(None, description="Dockerfile to build instead of using image, relative to build_context.")
-    build_context: str | None = Field(None, description="Folder sent to the build (default: the Dockerfile's folder).")
+    build_context: str | None = Field(None, description="Folder sent to the build (default: the current directory).")
     build_args: dict[str, str] = Field(default_factory=dict, description="--build-arg values for the build.")
     cpu: float = Field(1, gt=0, description="CPU hard limit (fractions allowed), e.g. 0.5 or 4.")
     memory: str | None = Field(None, description="Memory limit in Docker CLI form: '512m', '2g', '1.5GiB'.")
     volumes: list[str] = Field(default_factory=list, description="Extra mounts 'host:container[:ro|rw]'; host paths must exist.")
+    allow_unsafe_mounts: bool = Field(
+        False, description="Allow mounting '/' or the Docker socket, which gives the container the host.")
     remove_container: bool = Field(True, description="Remove the container when the run ends.")
     pull_policy: Literal["missing", "always", "never"] = Field("missing", description="When to pull the image.")
     user: str | None = Field(None, description="uid[:gid] or name inside the container; default: the invoking user.")
@@ -86,6 +88,20 @@ class DockerConfig(BackendConfig):
         if count < 1:
             raise ValueError("gpus must be 'all' or a positive count")
         return count
+
+    @model_validator(mode="after")
+    def _no_host_takeover(self):
+        from rompy.rules import unsafe_host_path
+
+        if not self.allow_unsafe_mounts:
+            for spec in self.volumes:
+                host = unsafe_host_path(spec)
+                if host:
+                    raise ValueError(
+                        f"volume {spec!r} mounts {host}, which gives the container control of the host; "
+                        "set allow_unsafe_mounts: true if you really mean it"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _image_or_dockerfile(self):
