@@ -238,8 +238,8 @@ class ModelRun(StrictModel):
     def _claim_run_dir(self) -> None:
         """Create the run directory atomically; refuse an existing one unless delete_existing."""
         run_dir = self.run_dir
-        run_dir.parent.mkdir(parents=True, exist_ok=True)
         try:
+            run_dir.parent.mkdir(parents=True, exist_ok=True)
             run_dir.mkdir()
             return
         except FileExistsError:
@@ -250,6 +250,11 @@ class ModelRun(StrictModel):
                     f"run directory {run_dir} already exists; choose another run_id or set "
                     "delete_existing=true to replace it"
                 ) from None
+        except OSError as exc:
+            from rompy.errors import ConfigError
+
+            raise ConfigError(f"output_dir: cannot create the run directory {str(run_dir)[:200]}: "
+                              f"{exc.strerror or exc}") from None
         doomed = run_dir.with_name(f".{run_dir.name}.deleting-{os.getpid()}")
         os.replace(run_dir, doomed)
         try:

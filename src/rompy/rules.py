@@ -86,6 +86,21 @@ _OPTION_GROUPS = (({"ro", "rw"}, "ro|rw"), ({"z", "Z"}, "z|Z"), (_PROPAGATION, "
                   ({"nocopy"}, "nocopy"))
 
 
+def is_existing_dir(path: str) -> bool:
+    """Like Path.is_dir, but False (not an exception) for names too long or otherwise unusable."""
+    try:
+        return os.path.isdir(os.path.expanduser(path))
+    except (OSError, ValueError):
+        return False
+
+
+def is_existing_file(path: str) -> bool:
+    try:
+        return os.path.isfile(os.path.expanduser(path))
+    except (OSError, ValueError):
+        return False
+
+
 # Host paths that hand a container control of the host: refused unless explicitly allowed.
 UNSAFE_HOST_PATHS = ("/", "/var/run/docker.sock", "/run/docker.sock")
 

@@ -108,11 +108,13 @@ class DockerConfig(BackendConfig):
         if (self.image is None) == (self.dockerfile is None):
             raise ValueError("give exactly one of image or dockerfile")
         if self.dockerfile is not None:
+            from rompy.rules import is_existing_dir, is_existing_file
+
             context = Path(self.build_context or ".").expanduser()
-            if not context.is_dir():
-                raise ValueError(f"build_context {str(context)!r} is not an existing directory")
-            if not (context / self.dockerfile).is_file():
-                raise ValueError(f"dockerfile {self.dockerfile!r} not found in build_context {str(context)!r}")
+            if not is_existing_dir(str(context)):
+                raise ValueError(f"build_context {str(context)[:200]!r} is not an existing directory")
+            if not is_existing_file(str(context / self.dockerfile)):
+                raise ValueError(f"dockerfile {self.dockerfile[:200]!r} not found in build_context {str(context)[:200]!r}")
         return self
 
     @property

@@ -31,8 +31,10 @@ class LocalConfig(BackendConfig):
     @field_validator("working_dir")
     @classmethod
     def _working_dir_exists(cls, value):
-        if value is not None and not Path(value).expanduser().is_dir():
-            raise ValueError(f"working_dir {value!r} is not an existing directory")
+        from rompy.rules import is_existing_dir
+
+        if value is not None and not is_existing_dir(value):
+            raise ValueError(f"working_dir {value[:200]!r} is not an existing directory")
         return value
 
     def argv(self, command: str | list[str]) -> list[str]:
