@@ -15,6 +15,7 @@ their model, mark their record interrupted and report back.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -45,6 +46,7 @@ class ForkExecutor:
         self.cores = cores
         self.max_workers = max_workers
         self.poll_s = poll_s
+        self._warm: set[tuple] = set()
 
     def execute(self, jobs, ctx) -> None:
         budget = float(self.cores or usable_cores())
@@ -69,6 +71,7 @@ class ForkExecutor:
                             break
                         queue.popleft()
                         del prepared[job.number]
+                        self._warm_up(member)
                         worker = self._spawn(job, member, weight, ctx, list(running))
                         running[worker.fd] = worker
                         used += weight
@@ -103,9 +106,36 @@ class ForkExecutor:
                 os.close(worker.fd)
 
     # -- workers ---------------------------------------------------------------
+    def _warm_up(self, member) -> None:
+        """Import in the sweep process what a member imports on its first run.
+
+        Forked workers inherit the sweep's modules; without this every worker would
+        import the run path, the backend and the models again (about 0.1 CPU-second
+        each, on the cores the members need). Validation errors are the member's to
+        report, so they are ignored here.
+        """
+        from omegaconf import OmegaConf
+
+        types = tuple(OmegaConf.select(member.task_cfg, f"{kind}.type", default=None)
+                      for kind in ("backend", "postprocessor", "model"))
+        if types in self._warm:
+            return
+        self._warm.add(types)
+        try:
+            import rompy.backends.process  # noqa: F401
+            import rompy.run  # noqa: F401
+            from rompy.config import RunConfig
+
+            RunConfig.model_validate(OmegaConf.to_container(member.task_cfg, resolve=True))
+        except Exception:  # noqa: BLE001 - the member reports its own errors
+            pass
+
     def _spawn(self, job, member, weight, ctx, inherited_fds) -> _Worker:
         read_fd, write_fd = os.pipe()
         flush_std_streams()
+        # Objects the worker inherits stay shared with the sweep process only while nothing
+        # writes to them; the garbage collector's passes would (copy-on-write of most pages).
+        gc.freeze()
         pid = os.fork()
         if pid == 0:  # the worker
             payload = b""
