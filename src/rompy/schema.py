@@ -199,7 +199,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "secret_env": ["API_TOKEN"], "executable": "/opt/model/bin/model", "mpiexec": "mpiexec",
         "image": "ghcr.io/org/model:1.2", "dockerfile": "Dockerfile", "build_context": "docker",
         "build_args": {"MODEL_VERSION": "1.2"}, "cpu": 0.5, "memory": "2g", "volumes": ["/tmp:/data:ro"],
-        "remove_container": False, "pull_policy": "never", "user": "1000:1000", "working_dir": "/work",
+        "allow_unsafe_mounts": True, "remove_container": False, "pull_policy": "never", "user": "1000:1000", "working_dir": "/work",
         "gpus": "all", "network": "none", "shm_size": "1g",
     },
 }
@@ -208,7 +208,7 @@ BAD_VALUES: dict[str, dict[str, list[Any]]] = {
                     "working_dir": ["/no/such/folder"]},
     "DockerConfig": {"image": ["Bad_Image"], "memory": ["lots", "1m"], "shm_size": ["1x"],
                      "volumes": [["data"], ["/tmp:data"], ["/no/such/folder:/data"], ["/tmp:/data:fast"],
-                                 ["/tmp:/data:ro,rw"]],
+                                 ["/tmp:/data:ro,rw"], ["/:/host"]],
                      "working_dir": ["work"], "gpus": [0], "env_vars": [{"1BAD": "x"}],
                      "command": [" ", []], "secret_env": [["NOT-A-NAME"]]},
 }
