@@ -86,3 +86,13 @@ def test_plugin_modules_import_nothing_heavy():
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_fail_fast_stops_running_members_and_starts_no_more(sweep):
+    proc = sweep.run("hydra/launcher=parallel", "hydra.launcher.cores=2", "sweep.fail_fast=true",
+                     "backend.command='sleep 30','sleep 0.5; exit 4','true','true'")
+    assert proc.returncode == 1, proc.stderr
+    summary = sweep.summary()
+    assert [m["status"] for m in summary["members"]] == ["interrupted", "failed", "not_run", "not_run"]
+    assert summary["stopped"] == "fail_fast"
+    assert summary["members"][0]["duration_s"] < 20

@@ -71,6 +71,7 @@ def test_scancelled_member_is_failed_and_the_others_finish(sweep, slurm_cluster)
 @pytest.mark.slurm
 def test_per_member_resources_and_array_options(sweep, slurm_cluster):
     proc = sweep.run("hydra/launcher=slurm", "hydra.launcher.partition=debug", "hydra.launcher.array_parallelism=1",
+                     "hydra.launcher.account=root",
                      "backend.command='true'", "backend.timeout=60", "backend.cpu=1,2", "+backend.env_vars.M=0,1")
     assert proc.returncode == 0, proc.stderr
     assert sweep.summary()["counts"]["succeeded"] == 4
@@ -80,6 +81,7 @@ def test_per_member_resources_and_array_options(sweep, slurm_cluster):
     assert sorted(re.search(r"--cpus-per-task=(\d+)", t).group(1) for t in texts) == ["1", "2"]
     for text in texts:
         assert "--partition=debug" in text and "--time=3" in text  # (60 s + 60 s margin) / 60 + 1
+        assert "--account=root" in text
         assert re.search(r"--array=0-1%1", text)
 
 
