@@ -64,9 +64,10 @@ LENIENT: dict[tuple[str, str], dict] = {
 }
 
 
-def repo_schemas_dir() -> Path:
-    """`schemas/` beside `conf/` in the checkout (the modelines point there)."""
-    return Path(__file__).resolve().parents[2] / "schemas"
+def repo_schemas_dir() -> Path | None:
+    """`schemas/` beside `conf/` in a source checkout (the modelines point there); None when installed."""
+    root = Path(__file__).resolve().parents[2]
+    return root / "schemas" if (root / "pyproject.toml").is_file() and (root / "conf").is_dir() else None
 
 
 def config_class(kind: str, type_name: str):
@@ -344,6 +345,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", nargs="?", const="", metavar="DIR", help="exit 1 if DIR is out of date")
     parser.add_argument("--docs", metavar="FILE", help="refresh the generated tables in FILE")
     args = parser.parse_args(argv)
+    for given in (args.write, args.check):
+        if given == "" and repo_schemas_dir() is None:
+            print("not a source checkout: give a folder, e.g. --write schemas", file=sys.stderr)
+            return 2
     if args.write is not None:
         folder = Path(args.write) if args.write else repo_schemas_dir()
         for path in write(folder):
