@@ -184,3 +184,31 @@ def test_resources_from_member_config():
     cfg = OmegaConf.create({"backend": {"type": "docker", "cpu": 1.5, "timeout": 600, "memory": "2g"}})
     assert member_resources(cfg, {"timeout_margin_s": 60}) == {"cpus_per_task": 2, "time": 12, "mem": "2048M"}
     assert member_resources(cfg, {"mem_gb": 4, "timeout_min": 30}) == {"cpus_per_task": 2, "time": 30, "mem": "4GB"}
+
+
+@pytest.mark.slurm
+def test_interrupting_the_sweep_cancels_its_jobs(sweep, slurm_cluster):
+    import signal
+
+    name = f"rompy-test-{uuid.uuid4().hex[:8]}"
+    proc = sweep.popen("hydra/launcher=slurm", f"hydra.launcher.name={name}", "backend.command='sleep 120'",
+                       "+backend.env_vars.M=range(0,3)")
+    try:
+        _running_task(name, 0)
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    summary = sweep.summary()
+    assert summary["members"][0]["status"] == "interrupted"
+    assert {m["status"] for m in summary["members"]} <= {"interrupted", "not_run"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        out = subprocess.run(["squeue", "-h", "-n", name], capture_output=True, text=True).stdout
+        if not out.strip():
+            break
+        time.sleep(1)
+    assert not out.strip(), out

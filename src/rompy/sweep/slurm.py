@@ -193,6 +193,11 @@ class SlurmExecutor:
                         self._cancel(item, "timeout")
                 if ctx.stopping:
                     reason = "fail_fast" if ctx.stop_reason == "fail_fast" else "interrupted"
+                    self._refresh(pending)  # which jobs started since the last look
+                    for item in pending:
+                        if item.running_since is None and self._state(item) not in _PENDING:
+                            item.running_since = self.clock()
+                            item.started_at = utcnow().isoformat()
                     for item in list(pending):
                         if item.cancelled is None:
                             self._cancel(item, reason)
