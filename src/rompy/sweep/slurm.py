@@ -96,6 +96,26 @@ def state_result(state: str, job_id: str) -> MemberResult:
     return MemberResult("failed", EXIT_RUN_FAILED, f"SLURM job {job_id} ended {state or 'without a result'}")
 
 
+def _squeue_started(job_ids: list[str]) -> set[str]:
+    """Jobs slurmctld has started (squeue asks the controller; sacct can lag behind it)."""
+    import subprocess
+
+    bases = sorted({job_id.split("_")[0] for job_id in job_ids})
+    if not bases:
+        return set()
+    try:
+        out = subprocess.run(["squeue", "-h", "-r", "-o", "%i|%T", "-j", ",".join(bases)],
+                             capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return set()
+    started = set()
+    for line in out.splitlines():
+        job_id, _, state = line.strip().partition("|")
+        if state and state not in ("PENDING", "CONFIGURING", "REQUEUED"):
+            started.add(job_id)
+    return started
+
+
 @dataclass
 class _Tracked:
     job: Any                 # MemberJob
@@ -193,9 +213,9 @@ class SlurmExecutor:
                         self._cancel(item, "timeout")
                 if ctx.stopping:
                     reason = "fail_fast" if ctx.stop_reason == "fail_fast" else "interrupted"
-                    self._refresh(pending)  # which jobs started since the last look
+                    started = _squeue_started([item.sjob.job_id for item in pending])
                     for item in pending:
-                        if item.running_since is None and self._state(item) not in _PENDING:
+                        if item.running_since is None and item.sjob.job_id in started:
                             item.running_since = self.clock()
                             item.started_at = utcnow().isoformat()
                     for item in list(pending):
