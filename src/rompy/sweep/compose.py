@@ -76,7 +76,13 @@ class MemberComposer:
 
     def compose(self, overrides: list[str], number: int, job_id: str) -> ComposedMember:
         """The member's config, as Hydra would compose it."""
-        member = self._compose_fast(overrides, number, job_id) if self.fast else None
+        member = None
+        if self.fast:
+            try:
+                member = self._compose_fast(overrides, number, job_id)
+            except (AttributeError, ImportError, TypeError) as exc:  # Hydra internals moved
+                log.debug("full composition for every member: %s", exc)
+                self.fast = False
         if member is None:
             member = self._compose_full(overrides, number, job_id)
         return member
