@@ -52,14 +52,18 @@ versions=$("$PY" -c 'import hydra, omegaconf; print(f"hydra-core {hydra.__versio
 echo "next-hydra.sh: $versions installed in $(( $(date +%s) - started )) s"
 
 # The unit tests without the slow, Docker and SLURM ones (those exercise the backends, not
-# Hydra): the core, and the CLI / completion / help / schema tests of tests/ux (not the doc
-# blocks, which run whole commands and are covered on the pinned Hydra).
-# tests/sweep is left out until rompy.sweep.compose stops importing a Hydra-private function
-# that 1.4 removed (docs/next-hydra.md); ROMPY_NEXT_HYDRA_SWEEPS=1 runs it too.
+# Hydra): the core, the sweeps (Hydra's multirun) and the CLI / completion / help / schema
+# tests of tests/ux (not the doc blocks, which run whole commands on the pinned Hydra).
+# Known differences on 1.4 are deselected here and explained in docs/next-hydra.md.
+KNOWN_DIFFERENCES=(
+    "tests/sweep/test_compose.py::test_fast_equals_full[+ensemble=demo model.depths=[5]]"
+)
 suites=(tests/core tests/ux --ignore=tests/ux/test_docs_run.py)
-if [[ ${ROMPY_NEXT_HYDRA_SWEEPS:-0} == 1 && -d tests/sweep ]]; then
-    suites+=(tests/sweep)
-fi
-"$PY" -m pytest "${suites[@]}" -m "not slow and not docker and not slurm" -q -n 2 \
+if [[ -d tests/sweep ]]; then suites+=(tests/sweep); fi
+deselect=()
+for node in "${KNOWN_DIFFERENCES[@]}"; do
+    deselect+=(--deselect "$node")
+done
+"$PY" -m pytest "${suites[@]}" "${deselect[@]}" -m "not slow and not docker and not slurm" -q -n 2 \
     -p no:cacheprovider --timeout=600 "$@"
 echo "next-hydra.sh: done in $(( $(date +%s) - started )) s"
