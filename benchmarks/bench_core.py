@@ -3,6 +3,7 @@
 1. rompy dry run vs a minimal @hydra.main app with one config group (target ratio <= 1.1)
 2. peak RSS of the rompy dry run (target <= 70 MB)
 3. local run of 'true' minus the dry run (target <= 30 ms overhead)
+4. `rompy --help` against Hydra's own `--hydra-help` (help must not import Hydra or the Docker SDK)
 
 Usage: python benchmarks/bench_core.py [--repeat N]
 """
@@ -84,6 +85,9 @@ def main() -> int:
                            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             true_runs.append(time.perf_counter() - start)
         local = statistics.median(true_runs)
+        bare = _time([py, "-c", "pass"], work, args.repeat)
+        help_ours = _time([py, "-m", "rompy", "--help"], work, args.repeat)
+        help_hydra = _time([py, "-m", "rompy", "--hydra-help"], work, args.repeat)
         rss = max(_peak_rss_mb(dry_cmd, work) for _ in range(3))
         rss_minimal = max(_peak_rss_mb(hydra_cmd, app.parent) for _ in range(3))
     ratio = dry / minimal
@@ -94,6 +98,9 @@ def main() -> int:
     print(f"peak RSS rompy dry run       : {rss:8.1f} MB  (target <= 70; minimal app {rss_minimal:.1f} MB)")
     print(f"rompy local run of 'true'    : {local * 1000:8.1f} ms")
     print(f"  overhead over the dry run  : {overhead_ms:8.1f} ms (target <= 30)")
+    print(f"rompy --help                 : {help_ours * 1000:8.1f} ms (python -c pass {bare * 1000:.1f} ms)")
+    print(f"  vs Hydra's --hydra-help    : {(help_ours - bare) / max(help_hydra - bare, 1e-9):8.3f} "
+          f"(startup-corrected ratio; {help_hydra * 1000:.1f} ms)")
     return 0
 
 

@@ -33,7 +33,7 @@ def redact_config(data: Any, extra: Iterable[str] = ()) -> Any:
 
 _ENV_REFERENCE_RE = re.compile(r"^\$\{oc\.env:[A-Za-z_][A-Za-z0-9_]*\}$")
 _ENV_KEY_RE = re.compile(r"(?:^|\.)env_vars\.([A-Za-z_][A-Za-z0-9_]*)$")
-_HOW = ("pass it from the environment instead: '{key}=${{oc.env:{name}}}' (export {name} first), "
+_HOW = ("pass it from the environment instead: '+{key}=${{oc.env:{name}}}' (export {name} first), "
         "or list {name} in backend.secret_env")
 
 
@@ -69,7 +69,7 @@ def check_command_line(overrides: list[str]) -> str | None:
             if isinstance(value, list):
                 declared.update(str(v) for v in value)
     for override in parsed:
-        key = override.key_or_group
+        key = override.key_or_group.lstrip("+~")
         match = _ENV_KEY_RE.search(key)
         if match:
             name = match.group(1)

@@ -21,7 +21,8 @@ def test_wheel_install_dry_run_and_demo_from_empty_dir(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for expected in ("rompy/conf/rompy.yaml", "rompy/conf/backend/local.yaml", "rompy/conf/backend/docker.yaml",
                      "rompy/conf/postprocessor/noop.yaml", "rompy/conf/model/demo.yaml",
-                     "rompy/demo/wave_dispersion.py", "hydra_plugins/rompy_searchpath/__init__.py"):
+                     "rompy/demo/wave_dispersion.py", "hydra_plugins/rompy_searchpath/__init__.py",
+                     "rompy/schemas/backend-local.json"):
         assert expected in names, expected
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
