@@ -19,6 +19,10 @@ never reported. Here:
   inside the job, and the launcher cancels (scancel) a job still running
   `timeout_margin_s` after that; SLURM's time limit is the last resort;
 * on Ctrl-C or fail-fast the sweep cancels its remaining jobs.
+
+Submitting, following jobs (states, start, result pickles, the scancel watchdog)
+and mapping SLURM states to statuses are shared with the SLURM backend
+(`backend=slurm`, one run as one job): see rompy.slurm_jobs.
 """
 
 from __future__ import annotations
@@ -30,15 +34,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rompy import slurm_jobs
 from rompy.errors import EXIT_RUN_FAILED, Interrupted
 from rompy.results import utcnow
+from rompy.slurm_jobs import JobWatch, TrackedJob, squeue_started
 from rompy.sweep.records import MemberResult
 
 log = logging.getLogger("rompy.sweep")
-
-_PENDING = ("PENDING", "REQUEUED", "CONFIGURING", "UNKNOWN", "READY", "")
-_NOT_DONE = ("PENDING", "RUNNING", "REQUEUED", "COMPLETING", "CONFIGURING", "UNKNOWN", "READY",
-             "SUSPENDED", "RESIZING", "")
 
 # Launcher keys rompy handles itself; every other non-null key goes to submitit as is.
 _OWN_KEYS = {"submitit_folder", "cpus_per_task", "timeout_min", "timeout_margin_s", "mem_gb",
@@ -88,44 +90,13 @@ def member_resources(task_cfg, params: dict[str, Any]) -> dict[str, Any]:
 
 def state_result(state: str, job_id: str) -> MemberResult:
     """How a member that ended without a result is reported, from its SLURM state."""
-    upper = state.upper()
-    if upper.startswith("CANCELLED"):
-        return MemberResult("failed", EXIT_RUN_FAILED, f"SLURM job {job_id} was cancelled ({state})")
-    if upper.startswith("TIMEOUT") or upper.startswith("DEADLINE"):
-        return MemberResult("timed_out", EXIT_RUN_FAILED, f"SLURM job {job_id} hit its time limit ({state})")
-    return MemberResult("failed", EXIT_RUN_FAILED, f"SLURM job {job_id} ended {state or 'without a result'}")
-
-
-def _squeue_started(job_ids: list[str]) -> set[str]:
-    """Jobs slurmctld has started (squeue asks the controller; sacct can lag behind it)."""
-    import subprocess
-
-    bases = sorted({job_id.split("_")[0] for job_id in job_ids})
-    if not bases:
-        return set()
-    try:
-        out = subprocess.run(["squeue", "-h", "-r", "-o", "%i|%T", "-j", ",".join(bases)],
-                             capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return set()
-    started = set()
-    for line in out.splitlines():
-        job_id, _, state = line.strip().partition("|")
-        if state and state not in ("PENDING", "CONFIGURING", "REQUEUED"):
-            started.add(job_id)
-    return started
+    status, message = slurm_jobs.slurm_status(state, job_id)
+    return MemberResult(status, EXIT_RUN_FAILED, message)
 
 
 @dataclass
-class _Tracked:
-    job: Any                 # MemberJob
-    sjob: Any                # submitit Job
-    timeout_s: float
-    running_since: float | None = None
-    started_at: str | None = None
-    cancelled: str | None = None   # why rompy cancelled it: "timeout", "fail_fast", "interrupted"
-    seen_done_at: float | None = None
-    extra: dict = field(default_factory=dict)
+class _Tracked(TrackedJob):
+    job: Any = field(default=None, kw_only=True)   # the MemberJob this SLURM job runs
 
 
 class SlurmExecutor:
@@ -134,6 +105,7 @@ class SlurmExecutor:
     def __init__(self, params: dict[str, Any], clock=time.monotonic):
         self.params = {k: v for k, v in params.items() if not k.startswith("_")}
         self.clock = clock
+        self.watch = JobWatch(margin_s=float(self.params.get("timeout_margin_s") or 0), clock=clock)
 
     # -- submission ---------------------------------------------------------------
     def _submitit_params(self) -> dict[str, Any]:
@@ -142,12 +114,10 @@ class SlurmExecutor:
         return out
 
     def execute(self, jobs, ctx) -> None:
-        import submitit
-
         from omegaconf import OmegaConf
 
         folder = self.params.get("submitit_folder") or os.path.join(str(ctx.master.hydra.sweep.dir), ".submitit", "%j")
-        executor = submitit.SlurmExecutor(folder=folder, max_num_timeout=0)
+        executor = slurm_jobs.new_executor(folder)
         groups: dict[tuple, list] = {}
         for job in jobs:
             member = ctx.prepare(job)
@@ -165,7 +135,7 @@ class SlurmExecutor:
                     sjobs = executor.map_array(run_remote, [ctx.task_function] * len(members),
                                                [m for _, m, _ in members], [j.run_dir for j, _, _ in members])
                 except Exception as exc:  # sbatch refused (no controller, bad partition, ...)
-                    message = " ".join(str(exc).split())[:500] or type(exc).__name__
+                    message = slurm_jobs.submission_error(exc)
                     for job, _, _ in members:
                         now = utcnow().isoformat()
                         ctx.finished(job, MemberResult("failed", EXIT_RUN_FAILED, f"submission failed: {message}",
@@ -195,29 +165,25 @@ class SlurmExecutor:
                     last_status = now
                 for item in list(pending):
                     state = self._state(item)
-                    if item.running_since is None and state not in _PENDING:
-                        item.running_since = now
-                        item.started_at = utcnow().isoformat()
+                    if self.watch.note_state(item, state):
                         ctx.started(item.job)
-                    if item.sjob.paths.result_pickle.exists() or state not in _NOT_DONE:
+                    if self.watch.ended(item, state):
                         result = self._result(item, state)
                         if result is None:
                             continue
                         pending.remove(item)
                         ctx.finished(item.job, result, was_running=item.running_since is not None)
                         continue
-                    if (item.running_since is not None and item.cancelled is None
-                            and now - item.running_since > item.timeout_s + margin):
+                    if self.watch.overdue(item):
                         log.warning("member %d ran past backend.timeout + %gs: cancelling SLURM job %s",
                                     item.job.number, margin, item.sjob.job_id)
                         self._cancel(item, "timeout")
                 if ctx.stopping:
                     reason = "fail_fast" if ctx.stop_reason == "fail_fast" else "interrupted"
-                    started = _squeue_started([item.sjob.job_id for item in pending])
+                    started = squeue_started([item.sjob.job_id for item in pending])
                     for item in pending:
                         if item.running_since is None and item.sjob.job_id in started:
-                            item.running_since = self.clock()
-                            item.started_at = utcnow().isoformat()
+                            self.watch.mark_started(item)
                     for item in list(pending):
                         if item.cancelled is None:
                             self._cancel(item, reason)
@@ -233,41 +199,27 @@ class SlurmExecutor:
                 ctx.interrupt(exc.exit_code)
 
     def _refresh(self, pending: list[_Tracked]) -> None:
-        if pending:
-            try:
-                pending[0].sjob.watcher.update()
-            except Exception as exc:  # sacct hiccup: try again next round
-                log.debug("sacct failed: %s", exc)
+        self.watch.refresh(pending)
 
-    @staticmethod
-    def _state(item: _Tracked) -> str:
-        try:
-            return str(item.sjob.watcher.get_state(item.sjob.job_id, mode="cache")).upper()
-        except Exception:
-            return "UNKNOWN"
+    def _state(self, item: _Tracked) -> str:
+        return self.watch.state(item)
 
     def _result(self, item: _Tracked, state: str) -> MemberResult | None:
         """The member's result, or None to look again later (state not final yet)."""
-        from submitit.core.utils import pickle_load
-
-        path = item.sjob.paths.result_pickle
         result: MemberResult | None = None
-        if path.exists():
-            try:
-                outcome, value = pickle_load(path)
-            except Exception:  # still being written
+        if self.watch.has_result(item):
+            loaded = self.watch.load_result(item)
+            if loaded is None:  # still being written
                 return None
+            outcome, value = loaded
             if outcome == "success" and isinstance(value, dict):
                 result = MemberResult.from_dict(value)
             else:
                 result = MemberResult("failed", EXIT_RUN_FAILED, f"member raised on the node: {str(value)[-500:]}")
             if result.status == "interrupted" and item.cancelled is None:
                 # Signalled by SLURM (scancel, time limit): say what SLURM did, once sacct knows.
-                if state in _NOT_DONE:
-                    if item.seen_done_at is None:
-                        item.seen_done_at = self.clock()
-                    if self.clock() - item.seen_done_at < 30:
-                        return None
+                if self.watch.wait_for_final_state(item, state):
+                    return None
                 slurm = state_result(state, item.sjob.job_id)
                 slurm.run_dir, slurm.started_at, slurm.finished_at = result.run_dir, result.started_at, result.finished_at
                 slurm.duration_s, slurm.details = result.duration_s, result.details
@@ -290,7 +242,7 @@ class SlurmExecutor:
         if result.finished_at is None:
             result.finished_at = utcnow().isoformat()
         if result.duration_s is None and item.running_since is not None:
-            result.duration_s = round(self.clock() - item.running_since, 3)
+            result.duration_s = self.watch.duration(item)
         return result
 
     def _cancelled_result(self, item: _Tracked) -> MemberResult:
@@ -303,13 +255,7 @@ class SlurmExecutor:
         return result
 
     def _cancel(self, item: _Tracked, reason: str) -> None:
-        item.cancelled = reason
-        try:
-            item.sjob.cancel(check=False)
-        except Exception as exc:
-            log.warning("scancel %s failed: %s", item.sjob.job_id, exc)
+        self.watch.cancel(item, reason)
 
     def _cancel_all(self, tracked: list[_Tracked], reason: str) -> None:
-        for item in tracked:
-            if item.cancelled is None:
-                self._cancel(item, reason)
+        self.watch.cancel_all(tracked, reason)
