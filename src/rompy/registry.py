@@ -17,6 +17,7 @@ BUILTINS: dict[str, dict[str, str]] = {
     "backend": {
         "local": "rompy.backends.local:LocalConfig",
         "docker": "rompy.backends.docker:DockerConfig",
+        "slurm": "rompy.backends.slurm:SlurmConfig",
     },
     "postprocessor": {
         "noop": "rompy.postprocess.noop:NoopConfig",

@@ -28,6 +28,7 @@ from typing import Any
 OPTION_SCHEMAS: dict[str, tuple[str, str]] = {
     "backend-local": ("backend", "local"),
     "backend-docker": ("backend", "docker"),
+    "backend-slurm": ("backend", "slurm"),
     "postprocessor-noop": ("postprocessor", "noop"),
     "postprocessor-archive": ("postprocessor", "archive"),
     "postprocessor-summary": ("postprocessor", "summary"),
@@ -56,11 +57,19 @@ LENIENT: dict[tuple[str, str], dict] = {
     ("DockerConfig", "build_args"): {"type": "object", "additionalProperties": {"anyOf": SCALAR}},
     ("DockerConfig", "memory"): {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
     ("DockerConfig", "shm_size"): {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
+    ("SlurmConfig", "time_limit"): {"anyOf": [{"type": "string"}, {"type": "integer", "exclusiveMinimum": 0}]},
     ("DemoModelConfig", "depths"): {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "number"}]},
     ("DemoModelConfig", "periods"): {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "number"}]},
     ("RunConfig", "log_level"): {  # upper-cased by the model; any case is accepted
         "enum": [f(level) for level in ("debug", "info", "warning", "error") for f in (str.upper, str.lower, str.title)],
     },
+}
+
+
+# Other names a model accepts for a field (converted in a `mode="before"` model validator):
+# (class name, alias) -> field. The schema lists the alias beside the field.
+ALIASES: dict[tuple[str, str], str] = {
+    ("SlurmConfig", "partition"): "queue",
 }
 
 
@@ -94,6 +103,14 @@ def _adjust_properties(name: str, schema: dict) -> None:
             kept = {k: prop.pop(k) for k in ("title", "description", "default") if k in prop}
             prop = {**kept, "anyOf": [prop, {"$ref": "#/$defs/Interpolation"}]}
         schema["properties"][field_name] = prop
+    for (class_name, alias), target in ALIASES.items():
+        properties = schema.get("properties", {})
+        if class_name == name and target in properties:
+            described = {k: v for k, v in properties[target].items() if k not in ("title", "default")}
+            described["description"] = f"Another name for {target}: give one of them."
+            items = list(properties.items())
+            at = [key for key, _ in items].index(target) + 1
+            schema["properties"] = dict(items[:at] + [(alias, described)] + items[at:])
 
 
 def _finish(schema: dict, title: str) -> dict:
@@ -203,6 +220,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "allow_unsafe_mounts": True, "remove_container": False, "pull_policy": "never", "user": "1000:1000", "working_dir": "/work",
         "gpus": "all", "network": "none", "shm_size": "1g",
     },
+    "SlurmConfig": {
+        "timeout": 7200, "command": "python3 run.py", "env_vars": {"OMP_NUM_THREADS": "4"},
+        "secret_env": ["API_TOKEN"], "executable": "./model.exe", "mpiexec": "srun",
+        "queue": "debug", "nodes": 2, "ntasks": 8, "cpus_per_task": 4, "time_limit": "1-12:00:00",
+        "account": "myproject", "qos": "normal", "reservation": "maintenance", "job_name": "wave-hindcast",
+        "output_file": "slurm-%j.out", "error_file": "slurm-%j.err", "mail_type": "END,FAIL",
+        "mail_user": "me@example.org", "additional_options": ["--mem=4G", "--exclusive"],
+    },
 }
 BAD_VALUES: dict[str, dict[str, list[Any]]] = {
     "LocalConfig": {"command": [" ", []], "env_vars": [{"1BAD": "x"}], "secret_env": [["NOT-A-NAME"]],
@@ -212,10 +237,15 @@ BAD_VALUES: dict[str, dict[str, list[Any]]] = {
                                  ["/tmp:/data:ro,rw"], ["/:/host"]],
                      "working_dir": ["work"], "gpus": [0], "env_vars": [{"1BAD": "x"}],
                      "command": [" ", []], "secret_env": [["NOT-A-NAME"]]},
+    "SlurmConfig": {"command": [" ", []], "env_vars": [{"1BAD": "x"}], "secret_env": [["NOT-A-NAME"]],
+                    "queue": ["two words"], "time_limit": ["2 hours", "1-24:00:00"],
+                    "job_name": ["a\nb"], "mail_type": ["SOMETIMES"],
+                    "additional_options": [["-N 2"], ["--time=10"], ["--mem=1G", "--mem=2G"]]},
 }
 # Values a class needs besides the field under test (DockerConfig needs an image or a Dockerfile).
-BASE_VALUES: dict[str, dict[str, Any]] = {"LocalConfig": {}, "DockerConfig": {"image": "busybox"}}
-TABLE_CLASSES = {"LocalConfig": ("backend", "local"), "DockerConfig": ("backend", "docker")}
+BASE_VALUES: dict[str, dict[str, Any]] = {"LocalConfig": {}, "DockerConfig": {"image": "busybox"}, "SlurmConfig": {}}
+TABLE_CLASSES = {"LocalConfig": ("backend", "local"), "DockerConfig": ("backend", "docker"),
+                 "SlurmConfig": ("backend", "slurm")}
 
 
 def example_input(class_name: str, field: str, value: Any) -> dict:

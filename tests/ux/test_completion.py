@@ -48,7 +48,7 @@ def test_group_names(workdir):
 
 
 def test_group_options(workdir):
-    assert complete("rompy backend=", workdir) == ["backend=docker", "backend=docker_build", "backend=local"]
+    assert complete("rompy backend=", workdir) == ["backend=docker", "backend=docker_build", "backend=local", "backend=slurm"]
     assert complete("rompy postprocessor=", workdir) == [
         "postprocessor=archive", "postprocessor=noop", "postprocessor=summary"]
 
@@ -72,4 +72,4 @@ def test_query_answers_like_the_generated_function_asks(rompy_script, workdir):
     env = clean_env(COMP_LINE="rompy backend=", COMP_POINT=str(len("rompy backend=")))
     proc = run([str(rompy_script), "-sc", "query=bash"], cwd=workdir, env=env)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.split() == ["backend=docker", "backend=docker_build", "backend=local"]
+    assert proc.stdout.split() == ["backend=docker", "backend=docker_build", "backend=local", "backend=slurm"]

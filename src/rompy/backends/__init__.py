@@ -1,6 +1,6 @@
 """Backends: where and how the model command runs.
 
-`from rompy.backends import LocalConfig, DockerConfig` is the documented API; the
+`from rompy.backends import LocalConfig, DockerConfig, SlurmConfig` is the documented API; the
 classes load on first use so that `import rompy.backends` stays cheap.
 """
 
@@ -9,6 +9,7 @@ _LAZY = {
     "Job": ("rompy.backends.base", "Job"),
     "LocalConfig": ("rompy.backends.local", "LocalConfig"),
     "DockerConfig": ("rompy.backends.docker", "DockerConfig"),
+    "SlurmConfig": ("rompy.backends.slurm", "SlurmConfig"),
 }
 
 
