@@ -18,7 +18,7 @@ import signal
 from datetime import datetime, timezone
 from pathlib import Path
 
-from rompy.backends.docker_owner import is_orphan, owner_labels
+from rompy.backends.docker_owner import LABEL_PID, is_orphan, owner_labels
 
 log = logging.getLogger("rompy.active_runs")
 
@@ -50,8 +50,12 @@ def unregister(entry: Path) -> None:
         pass
 
 
-def reap() -> int:
-    """Clean up after runs whose rompy died; returns how many were reaped."""
+def reap(owner_pid: int | None = None) -> int:
+    """Clean up after runs whose rompy died; returns how many were reaped.
+
+    With `owner_pid`, only the runs of that (dead) process: a parallel sweep cleans up
+    after one killed worker without touching the records of others it has yet to settle.
+    """
     folder = state_dir()
     try:
         entries = [e for e in os.scandir(folder) if e.name.endswith(".json")]
@@ -63,7 +67,10 @@ def reap() -> int:
             data = json.loads(Path(item.path).read_text())
         except (OSError, ValueError):
             continue
-        if not is_orphan(data.get("owner", {})):
+        owner = data.get("owner", {})
+        if owner_pid is not None and owner.get(LABEL_PID) != str(owner_pid):
+            continue
+        if not is_orphan(owner):
             continue
         _kill_token_holders(data.get("token", ""))
         _mark_interrupted(Path(data.get("record", "")))

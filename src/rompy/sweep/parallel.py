@@ -11,22 +11,48 @@ this process may use) and at most `max_workers` run. A member heavier than the
 budget runs alone. Each worker is its own process group, so a Ctrl-C reaches only
 the sweep, which passes the signal on once to every worker; workers then stop
 their model, mark their record interrupted and report back.
+
+Faults (docs/sweeps.md, tests/hardening/test_sweep_faults.py):
+
+* The sweep process is SIGKILLed: every worker gets SIGTERM from the kernel
+  (`PR_SET_PDEATHSIG`, set right after the fork; on systems without it a thread
+  watches the parent). The worker stops its model exactly as on a forwarded SIGTERM
+  (process group and token holders, or the container, are removed) and its record
+  says `interrupted`, with a message naming the dead sweep. So no model outlives
+  the sweep even if rompy is never started again; the results line of such a member
+  is lost with the sweep. The record does not stay `running` waiting for the next
+  start: the process that can clean up is still alive, so it does.
+* A worker is SIGKILLed (OOM killer, `kill -9`): it cannot clean up. Its run is
+  registered under the worker's pid (rompy.active_runs; containers carry the
+  worker's pid as owner), so the leftovers are orphans: a sweep still running removes
+  them at once and records the member `failed` ("worker process killed by ..."), in
+  its results line and its record alike; if the sweep died too, the next rompy start
+  removes them and marks the record `interrupted`.
+* Two signals reach a worker (Ctrl-C forwarded, then the sweep is killed): the worker
+  acts on the first only, so the second cannot cut short the stop under way.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import json
+import logging
 import os
 import select
 import signal
+import sys
+import threading
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rompy.errors import EXIT_RUN_FAILED, Interrupted
-from rompy.sweep.member import flush_std_streams, run_member
+from rompy.sweep.member import flush_std_streams, run_member, settle_record
 from rompy.sweep.records import MemberResult
 from rompy.sweep.weights import member_weight, usable_cores
+
+log = logging.getLogger("rompy.sweep")
 
 
 @dataclass
@@ -37,6 +63,7 @@ class _Worker:
     weight: float
     data: bytearray = field(default_factory=bytearray)
     signalled: set = field(default_factory=set)
+    started_at: str | None = None
 
 
 class ForkExecutor:
@@ -136,6 +163,10 @@ class ForkExecutor:
         # Objects the worker inherits stay shared with the sweep process only while nothing
         # writes to them; the garbage collector's passes would (copy-on-write of most pages).
         gc.freeze()
+        from rompy.results import utcnow
+
+        started_at = utcnow().isoformat()
+        sweep_pid = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
             payload = b""
@@ -147,12 +178,16 @@ class ForkExecutor:
                     except OSError:
                         pass
                 os.setpgid(0, 0)
+                _act_on_the_first_signal_only()
+                _die_with_parent(sweep_pid)
                 result = run_member(ctx.task_function, member, ctx.callbacks, job.run_dir)
             except Interrupted as exc:
                 result = MemberResult("interrupted", exc.exit_code, f"interrupted ({exc})")
             except BaseException as exc:
                 result = MemberResult("failed", EXIT_RUN_FAILED, f"worker error: {type(exc).__name__}: {exc}")
             try:
+                if os.getppid() != sweep_pid:  # nobody will read the report: say it in the record
+                    _note_sweep_died(result.run_dir or job.run_dir, sweep_pid)
                 payload = json.dumps(result.to_dict(), default=str).encode("utf-8")
                 flush_std_streams()
                 view = memoryview(payload)
@@ -161,7 +196,7 @@ class ForkExecutor:
             finally:
                 os._exit(0)
         os.close(write_fd)
-        return _Worker(pid=pid, fd=read_fd, job=job, weight=weight)
+        return _Worker(pid=pid, fd=read_fd, job=job, weight=weight, started_at=started_at)
 
     @staticmethod
     def _reap(worker: _Worker) -> MemberResult:
@@ -173,12 +208,17 @@ class ForkExecutor:
         try:
             return MemberResult.from_dict(json.loads(worker.data.decode("utf-8")))
         except ValueError:
+            from rompy.results import utcnow
+
             if os.WIFSIGNALED(status):
                 how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
             else:
                 how = f"exited with code {os.waitstatus_to_exitcode(status)}"
-            return MemberResult("failed", EXIT_RUN_FAILED, f"worker process {how} before reporting",
-                                run_dir=worker.job.run_dir)
+            result = MemberResult("failed", EXIT_RUN_FAILED, f"worker process {how} before reporting",
+                                  started_at=worker.started_at, finished_at=utcnow().isoformat(),
+                                  run_dir=worker.job.run_dir)
+            _clean_up_after_dead_worker(worker.pid, result)
+            return result
 
     def _stop_workers(self, running, ctx) -> None:
         """fail_fast: stop running members once (they report interrupted)."""
@@ -195,3 +235,120 @@ class ForkExecutor:
                 os.kill(worker.pid, signum)
             except ProcessLookupError:
                 pass
+
+
+# -- faults ----------------------------------------------------------------------
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_PARENT_POLL_S = 0.5
+
+
+def _set_parent_death_signal(signum: int) -> bool:
+    """Ask the kernel to send `signum` to this process when its parent dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def _watch_parent(parent: int) -> None:
+    """Where prctl is missing (macOS): a thread that sends SIGTERM to us once `parent` is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(_PARENT_POLL_S)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="rompy-sweep-parent-watch", daemon=True).start()
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker: a SIGKILLed sweep must not leave its members running unattended.
+
+    SIGTERM (not SIGKILL) so that the worker's ordinary interrupt path runs: the model
+    is stopped, the container removed, the record marked `interrupted`. The parent may
+    have died between fork() and prctl(); the kernel would then send nothing, hence the
+    getppid() check right after.
+    """
+    if not _set_parent_death_signal(signal.SIGTERM):
+        _watch_parent(parent)
+    if os.getppid() != parent:
+        raise Interrupted(signal.SIGTERM)
+
+
+def _act_on_the_first_signal_only() -> None:
+    """In a worker: the first SIGINT/SIGTERM stops the member; later ones are ignored.
+
+    A worker can get two: Ctrl-C forwarded by the sweep, then SIGTERM when the sweep
+    is killed (PR_SET_PDEATHSIG), or SIGINT and SIGTERM both forwarded. A second
+    `Interrupted` raised while the first one's cleanup waits for a model that ignores
+    SIGTERM (terminate_tree's grace) would cut that cleanup short: the record says
+    `interrupted`, the active-run entry is removed, and the model runs on with nobody
+    left to find it. The cleanup is bounded (grace, then SIGKILL; container stop, then
+    removal), and SIGKILL still ends a worker (its leftovers are then reaped, see above).
+    rompy.signals looks its handler up at each `interruptible()`, so replacing it here
+    covers the task's own `interruptible()` blocks; this process only.
+    """
+    from rompy import signals
+
+    original = getattr(signals, "_raise_interrupted", None)
+    if original is None:
+        return
+    raised = []
+
+    def raise_once(signum, frame):
+        if raised:
+            log.debug("worker %d: %s ignored, already stopping", os.getpid(), signal.Signals(signum).name)
+            return
+        raised.append(signum)
+        original(signum, frame)
+
+    signals._raise_interrupted = raise_once
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        if signal.getsignal(sig) is original:
+            signal.signal(sig, raise_once)
+
+
+def _note_sweep_died(run_dir: str | None, sweep_pid: int) -> None:
+    """The member was stopped because its sweep process died: say so in its record."""
+    if not run_dir:
+        return
+    from rompy.model import RECORD_NAME
+    from rompy.results import write_json_atomic
+
+    path = Path(run_dir) / RECORD_NAME
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("status") != "interrupted":
+            return
+        record["message"] = (f"the sweep's rompy process (pid {sweep_pid}) died; "
+                             "this member stopped its model and cleaned up itself")
+        write_json_atomic(path, record)
+    except (OSError, ValueError):
+        pass
+
+
+def _clean_up_after_dead_worker(pid: int, result: MemberResult) -> None:
+    """A worker died without cleaning up (SIGKILL, OOM): stop what it left, now.
+
+    Its model processes and container are registered under the dead worker's pid, so
+    they are orphans to rompy.active_runs and the Docker reaper; waiting for the next
+    rompy start would leave them running beside the members this sweep starts next.
+    The record is settled first (as the results line says: failed), so the reaper
+    only kills and removes.
+    """
+    settle_record(result.run_dir, result)
+    try:
+        from rompy import active_runs
+
+        active_runs.reap(owner_pid=pid)
+    except Exception as exc:  # noqa: BLE001 - best effort, like at every rompy start
+        log.debug("cleaning up after a dead worker: %s", exc)
+    try:
+        from rompy.backends.docker_reaper import reap_orphans
+
+        reap_orphans()
+    except Exception as exc:  # noqa: BLE001
+        log.debug("removing containers of a dead worker: %s", exc)
