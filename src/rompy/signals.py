@@ -17,6 +17,24 @@ def _raise_interrupted(signum, frame):
     raise Interrupted(signum)
 
 
+def _first_signal_only():
+    """A handler that raises Interrupted once and ignores later signals.
+
+    A second Ctrl-C must not cut short the cleanup the first one started (a
+    model that ignores SIGTERM would be left running); cleanup is bounded by
+    the backend's grace period, after which it kills.
+    """
+    fired = []
+
+    def handler(signum, frame):
+        if fired:
+            return
+        fired.append(signum)
+        _raise_interrupted(signum, frame)
+
+    return handler
+
+
 @contextmanager
 def interruptible():
     """Within this block SIGINT/SIGTERM raise Interrupted (main thread only)."""
@@ -24,8 +42,9 @@ def interruptible():
         yield
         return
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    handler = _first_signal_only()
     for sig in previous:
-        signal.signal(sig, _raise_interrupted)
+        signal.signal(sig, handler)
     try:
         yield
     finally:

@@ -50,3 +50,23 @@ def test_signal_stops_the_model_and_records_interrupted(workdir, signum, code, f
     assert (workdir / "output/sig/INPUT").exists()
     figures.record(f"{signal.Signals(signum).name} during a local run with a setsid daemon",
                    faults_injected=1, exit_code=proc.returncode, processes_left=0)
+
+
+def test_a_second_ctrl_c_does_not_cut_cleanup_short(workdir):
+    """A model that ignores SIGTERM is still killed when the user presses Ctrl-C twice."""
+    marker = f"rompy-stubborn-{os.getpid()}"
+    script = workdir / "stubborn.sh"
+    script.write_text(f"#!/bin/bash\ntrap '' TERM INT\n(setsid bash -c \"trap '' TERM INT; exec -a {marker}-d sleep 300\" &)\n"
+                      f"echo started\nwhile true; do sleep 0.2; done\n")
+    script.chmod(0o755)
+    proc = subprocess.Popen(rompy_cmd("run_id=twice", f"backend.command='{script}'"), cwd=workdir,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "started"
+    proc.send_signal(signal.SIGINT)
+    time.sleep(1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    time.sleep(0.3)
+    assert _alive(marker) == []
+    assert read_record(workdir / "output/twice")["status"] == "interrupted"
