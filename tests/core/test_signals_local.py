@@ -67,6 +67,8 @@ def test_a_second_ctrl_c_does_not_cut_cleanup_short(workdir):
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    time.sleep(0.3)
-    assert _alive(marker) == []
+    deadline = time.monotonic() + 10  # SIGKILLed processes vanish at once; allow a loaded machine
+    while _alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _alive(marker) == [], [open(f"/proc/{p}/cmdline", "rb").read() for p in _alive(marker)]
     assert read_record(workdir / "output/twice")["status"] == "interrupted"
