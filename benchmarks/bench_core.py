@@ -76,14 +76,14 @@ def main() -> int:
         # Warm the page cache and .pyc files once.
         _time(hydra_cmd, app.parent, 2)
         _time(dry_cmd, work, 2)
-        minimal = _time(hydra_cmd, app.parent, args.repeat)
-        dry = _time(dry_cmd, work, args.repeat)
-        true_runs = []
+        # Interleaved (A, B, C, A, B, C, ...) so that drift in machine load hits every figure alike.
+        walls: dict[str, list[float]] = {"minimal": [], "dry": [], "true": []}
         for i in range(args.repeat):
-            start = time.perf_counter()
-            subprocess.run([py, "-m", "rompy", f"run_id=bench{i}", "backend.command='true'"], cwd=work,
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            true_runs.append(time.perf_counter() - start)
+            walls["minimal"].append(_time(hydra_cmd, app.parent, 1))
+            walls["dry"].append(_time(dry_cmd, work, 1))
+            walls["true"].append(_time([py, "-m", "rompy", f"run_id=bench{i}", "backend.command='true'"], work, 1))
+        minimal, dry = statistics.median(walls["minimal"]), statistics.median(walls["dry"])
+        true_runs = walls["true"]
         local = statistics.median(true_runs)
         bare = _time([py, "-c", "pass"], work, args.repeat)
         help_ours = _time([py, "-m", "rompy", "--help"], work, args.repeat)
