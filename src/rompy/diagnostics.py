@@ -139,6 +139,10 @@ def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
     if override and ("not in struct" in text or "To append" in text):
         key = override.group(1)
         return f"{key}: unknown key{_key_hint(key)}"
+    deletion = re.search(r"Could not delete '([^']*)'", text)
+    if deletion:
+        return (f"~{deletion.group(1)}: the deletion override matches nothing; name a key or group "
+                "to delete, e.g. ~postprocessor")
     append = re.search(r"Could not append to config\. An item is already at '([^']+)'", text)
     if append:
         return f"{append.group(1)}: already exists; override it without the '+' prefix"

@@ -137,9 +137,11 @@ def run_process_group(
             threading.Thread(target=_pump, args=(proc.stdout, sys.stdout, log_files.get("stdout")), daemon=True),
             threading.Thread(target=_pump, args=(proc.stderr, sys.stderr, log_files.get("stderr")), daemon=True),
         ]
-        for thread in pumps:
-            thread.start()
         try:
+            # Started inside the try: a signal arriving while a thread starts must still
+            # reach the cleanup in `finally` (a model can print before both pumps run).
+            for thread in pumps:
+                thread.start()
             exit_code = proc.wait(timeout=timeout)
             status = "succeeded" if exit_code == 0 else "failed"
             message = "" if exit_code == 0 else f"command exited with code {exit_code}"
@@ -151,7 +153,8 @@ def run_process_group(
             # Interrupted, finished or timed out: nothing started by the model may remain.
             terminate_tree(proc, token, grace if proc.poll() is None else 0.5)
             for thread in pumps:
-                thread.join(timeout=5)
+                if thread.ident is not None:
+                    thread.join(timeout=5)
         return _result(status, exit_code, message, started, t0, logs)
     finally:
         for fh in log_files.values():
