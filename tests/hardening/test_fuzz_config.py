@@ -76,7 +76,7 @@ def _key_of(override: str) -> str:
 CASES = {"count": 0, "errors": 0, "ok": 0}
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(st.lists(an_override(), min_size=1, max_size=5))
 def test_cli_overrides_exit_0_or_2_with_one_line(overrides):
     argv = ["dry_run=true", *overrides, "dry_run=true"]
@@ -125,7 +125,7 @@ def a_dict(draw):
     return model, data
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(a_dict())
 def test_random_dicts_validate_or_raise_validation_error(case):
     model, data = case
