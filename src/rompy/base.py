@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 class StrictModel(BaseModel):
     """Unknown keys are errors; input values are never echoed (they may be secrets)."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, validate_default=True)
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, validate_default=True, defer_build=True)
 
     def to_yaml(self) -> str:
         """YAML text that `type(self).from_yaml` turns back into an equal object."""

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Status = Literal["running", "succeeded", "failed", "timed_out", "interrupted"]
 
@@ -20,6 +20,8 @@ def utcnow() -> datetime:
 
 class BackendResult(BaseModel):
     """What a backend reports after running the model command."""
+
+    model_config = ConfigDict(defer_build=True)
 
     status: Status
     exit_code: int | None = None
@@ -37,6 +39,8 @@ class BackendResult(BaseModel):
 
 class PostprocessResult(BaseModel):
     """What a built-in postprocessor returns; user processors may return a plain dict."""
+
+    model_config = ConfigDict(defer_build=True)
 
     success: bool = True
     message: str = ""
