@@ -203,6 +203,9 @@ def _collector_paused():
 
 def _run_cli(argv: list[str], resume_collector) -> int:
     global COMPOSING
+    from rompy import logs
+
+    logs.configure("INFO")  # what the reaper cleaned up is news; log_level applies once composed
     _reap_orphan_containers()
     import hydra
     from hydra.errors import HydraException

@@ -33,6 +33,7 @@ def test_next_start_kills_leftovers_and_marks_the_record(workdir, tmp_path_facto
 
     nxt = run_rompy("dry_run=true", cwd=workdir, env={"ROMPY_STATE_DIR": str(state)})
     assert nxt.returncode == 0, nxt.stderr
+    assert "rompy: run killed was left running by a killed rompy: cleaned up" in nxt.stderr
     time.sleep(0.3)
     assert _alive(marker) == []
     record = read_record(workdir / "output/killed")
@@ -51,6 +52,7 @@ def test_a_live_rompys_run_is_left_alone(workdir, tmp_path_factory):
         assert proc.stdout.readline().strip() == "started"
         nxt = run_rompy("dry_run=true", cwd=workdir, env={"ROMPY_STATE_DIR": str(state)})
         assert nxt.returncode == 0
+        assert "cleaned up" not in nxt.stderr
         assert proc.poll() is None, "a live rompy's model must keep running"
         assert read_record(workdir / "output/alive")["status"] == "running"
         assert len(list(state.glob("active/*.json"))) == 1
