@@ -3,9 +3,10 @@
 A SIGKILLed rompy cannot stop its model or finish its record. Before a backend
 starts, rompy writes a small entry naming the run's record, its process token
 and its owner (host, pid and the pid's start time). The entry is removed when
-the run ends. At every start rompy looks at the entries whose owner is gone:
-it kills the processes still carrying that run's token, marks the record
-`interrupted`, and removes the entry. Entries of live owners are never touched.
+the run ends; a backend adds what it started elsewhere (`Job.note`, e.g. the
+SLURM job id). At every start rompy looks at the entries whose owner is gone:
+it kills the processes still carrying that run's token, scancels the noted
+SLURM job, marks the record `interrupted`, and removes the entry. Entries of live owners are never touched.
 Standard library only: this runs at every start and must stay cheap.
 """
 
@@ -43,6 +44,19 @@ def register(token: str, record_path: Path) -> Path:
     return entry
 
 
+def note(token: str, **facts) -> None:
+    """Add facts to a registered run's entry (atomically); nothing if it is not registered."""
+    entry = state_dir() / f"{token}.json"
+    try:
+        data = json.loads(entry.read_text())
+    except (OSError, ValueError):
+        return
+    data.setdefault("notes", {}).update(facts)
+    tmp = entry.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, entry)
+
+
 def unregister(entry: Path) -> None:
     try:
         entry.unlink()
@@ -72,8 +86,10 @@ def reap(owner_pid: int | None = None) -> int:
             continue
         if not is_orphan(owner):
             continue
+        notes = data.get("notes") or {}
+        cancelled = _cancel_slurm_job(notes.get("slurm_job_id"))  # first: the cluster's own way
         _kill_token_holders(data.get("token", ""))
-        _mark_interrupted(Path(data.get("record", "")))
+        _mark_interrupted(Path(data.get("record", "")), notes, cancelled)
         unregister(Path(item.path))
         reaped += 1
     return reaped
@@ -91,7 +107,26 @@ def _kill_token_holders(token: str) -> None:
             pass
 
 
-def _mark_interrupted(record_path: Path) -> None:
+def _cancel_slurm_job(job_id) -> str:
+    """scancel the job a killed rompy submitted; a phrase for the record ('' if none)."""
+    if not job_id:
+        return ""
+    import shutil
+    import subprocess
+
+    if shutil.which("scancel") is None:
+        return f"; its SLURM job {job_id} could not be cancelled here (no scancel)"
+    try:
+        proc = subprocess.run(["scancel", str(job_id)], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"; scancel {job_id} failed: {exc}"
+    if proc.returncode != 0:
+        return f"; scancel {job_id} failed: {proc.stderr.strip()[:200]}"
+    log.warning("cancelled SLURM job %s of a killed rompy", job_id)
+    return f"; SLURM job {job_id} cancelled"
+
+
+def _mark_interrupted(record_path: Path, notes: dict | None = None, cancelled: str = "") -> None:
     from rompy.results import write_json_atomic
 
     try:
@@ -102,8 +137,10 @@ def _mark_interrupted(record_path: Path) -> None:
         return
     now = datetime.now(timezone.utc)
     record.update(status="interrupted", failed_stage=record.get("stage") or "run",
-                  message="rompy was killed; cleaned up by a later rompy start",
+                  message=f"rompy was killed; cleaned up by a later rompy start{cancelled}",
                   finished_at=now.isoformat())
+    if notes:
+        record["backend"] = {"status": "interrupted", "details": notes}
     try:
         started = datetime.fromisoformat(record["started_at"])
         record["duration_s"] = round((now - started).total_seconds(), 6)

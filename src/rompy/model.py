@@ -167,6 +167,8 @@ class ModelRun(StrictModel):
         try:
             result = backend.execute(job)
         except (KeyboardInterrupt, Interrupted):
+            if job.notes:  # e.g. the SLURM job id, which the backend never got to report
+                self._record["backend"] = {"status": "interrupted", "details": dict(job.notes)}
             self._finish("interrupted", "run", message="interrupted by signal")
             raise
         except Exception as exc:

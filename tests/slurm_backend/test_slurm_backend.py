@@ -120,6 +120,37 @@ def test_job_cancelled_from_outside_is_failed(slurm_run: Run, slurm_cluster):
     assert processes_matching(f"^sleep {sleep}$") == ""
 
 
+def test_next_start_cancels_the_job_of_a_killed_rompy(slurm_run: Run, slurm_cluster, tmp_path):
+    state = {"ROMPY_STATE_DIR": str(tmp_path / "state")}  # this test's active runs only
+    sleep = marker()
+    proc = slurm_run.popen(f"backend.command='echo started; sleep {sleep}'", env=state)
+    try:
+        job_id = running_job(slurm_run.job_name)
+        deadline = time.monotonic() + 60  # rompy noted the job id in its active-run entry
+        while job_id not in "".join(p.read_text() for p in (tmp_path / "state/active").glob("*.json")):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+    finally:
+        proc.kill()  # SIGKILL: rompy cannot cancel anything
+        proc.communicate(timeout=60)
+    time.sleep(2)
+    assert job_id in squeue_ids(), "the job should outlive the killed rompy"
+    later = subprocess.run([sys.executable, "-m", "rompy", "dry_run=true"], cwd=tmp_path,
+                           env={**os.environ, **state}, capture_output=True, text=True, timeout=120)
+    assert later.returncode == 0, later.stderr
+    assert f"cancelled SLURM job {job_id} of a killed rompy" in later.stderr
+    assert wait_gone(job_id), f"job {job_id} still in squeue"
+    assert wait_sacct(job_id, ("CANCELLED",)).startswith("CANCELLED")
+    record = slurm_run.record()
+    assert record["status"] == "interrupted", record
+    assert f"SLURM job {job_id} cancelled" in record["message"]
+    assert record["backend"]["details"]["slurm_job_id"] == job_id
+    deadline = time.monotonic() + 30
+    while processes_matching(f"^sleep {sleep}$") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert processes_matching(f"^sleep {sleep}$") == ""
+
+
 @pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_to_rompy_cancels_the_job(slurm_run: Run, slurm_cluster, signum, code):
     sleep = marker()
@@ -140,6 +171,7 @@ def test_signal_to_rompy_cancels_the_job(slurm_run: Run, slurm_cluster, signum, 
     assert f"cancelled SLURM job {job_id}" in err
     record = slurm_run.record()
     assert record["status"] == "interrupted" and record["failed_stage"] == "run"
+    assert record["backend"]["details"]["slurm_job_id"] == job_id
     assert wait_gone(job_id), f"job {job_id} still in squeue"
     assert wait_sacct(job_id, ("CANCELLED",)).startswith("CANCELLED")
     deadline = time.monotonic() + 30

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -32,9 +32,22 @@ class Job:
     command: str | list[str]
     logs_dir: Path
     token: str = ""  # marks every process of this run (see rompy.active_runs)
+    notes: dict[str, Any] = field(default_factory=dict)
 
     def log_path(self, stream: str) -> Path:
         return self.logs_dir / f"{stream}.log"
+
+    def note(self, **facts: Any) -> None:
+        """Facts about the running job (e.g. `slurm_job_id`) that must outlive a killed rompy.
+
+        They go to the run's active-run entry at once, so the next rompy start can stop what
+        this run started elsewhere, and into the record if the run is interrupted.
+        """
+        self.notes.update(facts)
+        if self.token:
+            from rompy import active_runs
+
+            active_runs.note(self.token, **facts)
 
 
 class BackendConfig(PluggableConfig):

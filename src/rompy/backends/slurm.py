@@ -295,6 +295,7 @@ class SlurmConfig(BackendConfig):
                 log.error("%s", message)
                 return BackendResult(status="failed", exit_code=None, message=message, started_at=submitted_at,
                                      finished_at=utcnow(), duration_s=round(time.monotonic() - t0, 6))
+            job.note(slurm_job_id=str(sjob.job_id))  # a killed rompy's next start scancels it
             item = slurm_jobs.TrackedJob(sjob=sjob, timeout_s=self.timeout)
             # slurmctld knows the partition at once; sacct fills it in late for the default partition.
             item.extra["partition"] = slurm_jobs.squeue_field(item.job_id, "%P") or self.queue
