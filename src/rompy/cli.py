@@ -186,11 +186,15 @@ def _collector_paused():
     """
     was_enabled, frozen_before = gc.isenabled(), gc.get_freeze_count()
     gc.disable()
+    resumed = False
 
-    def resume() -> None:
-        gc.freeze()
-        if was_enabled:
-            gc.enable()
+    def resume() -> None:  # once: later sweep members must not freeze earlier members' garbage
+        nonlocal resumed
+        if not resumed:
+            resumed = True
+            gc.freeze()
+            if was_enabled:
+                gc.enable()
 
     try:
         yield resume
