@@ -15,6 +15,10 @@
 # Environment: ROMPY_SLURM_TIMEOUT (seconds to wait for each step, default 60).
 set -euo pipefail
 
+SELF=slurm.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 TIMEOUT=${ROMPY_SLURM_TIMEOUT:-60}
 CLUSTER=local
 PARTITION=debug
@@ -30,37 +34,8 @@ DB_NAME=slurm_acct_db
 DB_USER=slurm
 NODE=$(hostname -s)
 
-die() {
-    echo "slurm.sh: ERROR: $*" >&2
-    exit 1
-}
-
-# Print the last lines of a log file to stderr (for failure messages).
-show_log() {
-    if [[ -f $1 ]]; then
-        echo "--- last lines of $1:" >&2
-        tail -n "${2:-20}" "$1" >&2
-    fi
-}
-
 # Poll "$@" once a second until it succeeds or $TIMEOUT seconds pass.
-wait_until() {
-    local start=$SECONDS
-    until "$@" >/dev/null 2>&1; do
-        ((SECONDS - start < TIMEOUT)) || return 1
-        sleep 1
-    done
-}
-
-# Is $1 a live (not zombie) process with command name $2?
-is_live() {
-    local pid=$1 name=$2 stat
-    [[ -n $pid && -d /proc/$pid ]] || return 1
-    [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$name" ]] || return 1
-    stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    [[ ${stat%% *} != Z ]]
-}
+wait_until() { wait_for "$TIMEOUT" "$@"; }
 
 # Is any live (not zombie) process named $1 running? (Killed daemons linger
 # as zombies until init reaps them, and pgrep lists those too.)
@@ -70,19 +45,6 @@ any_live() {
         is_live "$pid" "$1" && return 0
     done
     return 1
-}
-
-# Pid recorded in pid file $1 if that process is a live $2, else nothing.
-live_pid_from() {
-    local pid
-    [[ -f $1 ]] || return 0
-    pid=$(tr -dc '0-9' 2>/dev/null <"$1" || true)
-    if is_live "$pid" "$2"; then echo "$pid"; fi
-}
-
-# Start "$@" fully detached from the calling shell, output appended to $LOG_TO.
-start_detached() {
-    setsid nohup "$@" >>"$LOG_TO" 2>&1 </dev/null 9>&- &
 }
 
 # ----------------------------------------------------------------- checks ---
@@ -167,16 +129,11 @@ EOF
             { show_log "$MYSQL_LOG"; die "mariadb-install-db failed"; }
     fi
     # Stale pid file of a server that was killed hard.
-    local f=/run/mysqld/mysqld.pid pid
-    if [[ -f $f ]]; then
-        pid=$(tr -dc '0-9' 2>/dev/null <"$f" || true)
-        if ! is_live "$pid" mariadbd && ! is_live "$pid" mysqld; then
-            rm -f "$f" /run/mysqld/mysqld.sock
-        fi
+    if stale_pidfile /run/mysqld/mysqld.pid mariadbd mysqld; then
+        rm -f /run/mysqld/mysqld.pid /run/mysqld/mysqld.sock
     fi
-    LOG_TO=$MYSQL_LOG
-    echo "=== $(date -Is) rompy slurm.sh: starting mysqld_safe" >>"$MYSQL_LOG"
-    start_detached mysqld_safe
+    note "$MYSQL_LOG" "starting mysqld_safe"
+    start_detached "$MYSQL_LOG" mysqld_safe
     wait_until mysql_ok ||
         { show_log "$MYSQL_LOG"; show_log /var/log/mysql/error.log 30; die "MariaDB does not answer after ${TIMEOUT}s"; }
 }
@@ -304,10 +261,9 @@ start_slurmdbd() {
         die "slurmdbd is running but sacctmgr gets no answer; see $LOGDIR/slurmdbd.log"
     fi
     rm -f "$RUNDIR/slurmdbd.pid"
-    LOG_TO=$LOGDIR/slurmdbd.stdout.log
-    start_detached slurmdbd -D
+    start_detached "$LOGDIR/slurmdbd.stdout.log" slurmdbd -D
     wait_until dbd_ok ||
-        { show_log "$LOGDIR/slurmdbd.log"; show_log "$LOG_TO" 5; die "slurmdbd does not answer after ${TIMEOUT}s"; }
+        { show_log "$LOGDIR/slurmdbd.log"; show_log "$LOGDIR/slurmdbd.stdout.log" 5; die "slurmdbd does not answer after ${TIMEOUT}s"; }
 }
 
 add_cluster() {
@@ -332,8 +288,7 @@ start_slurmctld() {
         fi
     else
         rm -f "$RUNDIR/slurmctld.pid"
-        LOG_TO=$LOGDIR/slurmctld.stdout.log
-        start_detached slurmctld -D
+        start_detached "$LOGDIR/slurmctld.stdout.log" slurmctld -D
     fi
     wait_until ctld_ok ||
         { show_log "$LOGDIR/slurmctld.log"; die "slurmctld does not answer after ${TIMEOUT}s"; }
@@ -351,8 +306,7 @@ start_slurmd() {
         SLURMD_COLD=$(date +%s)
     fi
     rm -f "$RUNDIR/slurmd.pid"
-    LOG_TO=$LOGDIR/slurmd.stdout.log
-    start_detached slurmd -D
+    start_detached "$LOGDIR/slurmd.stdout.log" slurmd -D
 }
 
 # Wait for the node to be usable, resuming it if it came up down/drained.
@@ -443,14 +397,8 @@ selftest() {
 stop_daemon() {
     local name=$1 pidfile=$2 pid
     pid=$(live_pid_from "$pidfile" "$name")
-    [[ -n $pid ]] || { rm -f "$pidfile"; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 30); do
-        is_live "$pid" "$name" || break
-        sleep 1
-    done
-    if is_live "$pid" "$name"; then
-        kill -KILL "$pid" 2>/dev/null || true
+    if [[ -n $pid ]]; then
+        terminate "$pid" "$name" || true
     fi
     rm -f "$pidfile"
 }
@@ -475,20 +423,11 @@ main() {
             ;;
         *) die "unknown argument '$1' (use --selftest, --stop or nothing)" ;;
     esac
-    [[ $(id -u) -eq 0 ]] || die "must be run as root"
-    for cmd in slurmctld slurmd slurmdbd sacctmgr sinfo sacct munged mysqld_safe; do
-        command -v "$cmd" >/dev/null 2>&1 || die "$cmd not found (run scripts/install-system.sh)"
-    done
+    require_root
+    require_cmds slurmctld slurmd slurmdbd sacctmgr sinfo sacct munged mysqld_safe
 
-    # One run at a time (parallel test workers may call this script together).
-    # The lock is on fd 9, which every daemon started here gets closed (9>&-) so
-    # that it does not keep the lock for its whole life.
-    LOCK=/run/lock/rompy-slurm.lock
-    mkdir -p /run/lock
-    exec 9>>"$LOCK"
-    if ! flock -w 600 9; then
-        die "another slurm.sh run still holds $LOCK after 600 s"
-    fi
+    # One run at a time; daemons started here get fd 9 (the lock) closed.
+    take_lock /run/lock/rompy-slurm.lock 600
 
     if [[ $mode == stop ]]; then
         stop_all

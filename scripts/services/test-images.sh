@@ -17,6 +17,10 @@
 #   ROMPY_IMAGES_REBUILD=1  rebuild images (and root filesystems) even if present
 set -euo pipefail
 
+SELF=test-images.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=/var/cache/rompy-test-images
 SUITE=bookworm
@@ -35,22 +39,12 @@ MPICH_IMAGE=rompy-test-mpich:latest
 PYTHON_PACKAGES=python3-minimal,libpython3-stdlib
 MPICH_PACKAGES=$PYTHON_PACKAGES,mpich
 
-die() { echo "test-images.sh: ERROR: $*" >&2; exit 1; }
+require_root
+require_cmds docker debootstrap tar
 
-[[ $(id -u) -eq 0 ]] || die "must be run as root"
-for cmd in docker debootstrap tar; do
-    command -v "$cmd" >/dev/null 2>&1 || die "$cmd not found (run scripts/install-system.sh)"
-done
-
-# One run at a time (parallel test workers may call this script together).
-# The lock is on fd 9; dockerd.sh reuses fd 9 for its own lock, so a dockerd
-# it starts does not inherit this one.
-LOCK=/run/lock/rompy-test-images.lock
-mkdir -p /run/lock
-exec 9>>"$LOCK"
-if ! flock -w 1800 9; then
-    die "another test-images.sh run still holds $LOCK after 1800 s"
-fi
+# One run at a time. The lock is on fd 9; dockerd.sh reuses fd 9 for its own
+# lock, so a dockerd it starts does not inherit this one.
+take_lock /run/lock/rompy-test-images.lock 1800
 
 # A Docker engine must answer (reuses a running one).
 bash "$HERE/dockerd.sh"
@@ -79,7 +73,7 @@ run_logged() {
     local what=$1
     shift
     if ! "$@" >>"$LOG" 2>&1; then
-        echo "test-images.sh: ERROR: $what failed; last lines of its output:" >&2
+        echo "$SELF: ERROR: $what failed; last lines of its output:" >&2
         tail -n 40 "$LOG" >&2
         exit 1
     fi
@@ -193,7 +187,7 @@ import_rootfs() {
 build_busybox() {
     local dir=$WORK/busybox bb=/bin/busybox
     [[ -x $bb ]] || die "$bb not found (install busybox-static)"
-    [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null || true) == "install ok installed" ]] ||
+    busybox_is_static ||
         die "busybox-static is not installed ($bb must be statically linked)"
     mkdir -p "$dir"
     cp "$bb" "$dir/busybox"
