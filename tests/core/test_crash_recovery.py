@@ -7,35 +7,36 @@ import signal
 import subprocess
 import time
 
-from tests.conftest import read_record, rompy_cmd, run_rompy
-from tests.core.test_signals_local import _alive
+from tests.conftest import (
+    model_with_daemon,
+    processes_with_marker,
+    read_record,
+    rompy_cmd,
+    run_rompy,
+    start_local_run,
+)
 
 
 def test_next_start_kills_leftovers_and_marks_the_record(workdir, tmp_path_factory, figures):
     state = tmp_path_factory.mktemp("state")
     env = {**os.environ, "ROMPY_STATE_DIR": str(state)}
     marker = f"rompy-sigkill-{os.getpid()}"
-    script = workdir / "model.sh"
-    script.write_text(f"#!/bin/bash\n(setsid bash -c 'exec -a {marker}-daemon sleep 300' &)\n"
-                      f"echo started\nexec -a {marker} sleep 300\n")
-    script.chmod(0o755)
-    proc = subprocess.Popen(rompy_cmd("run_id=killed", f"backend.command='{script}'"), cwd=workdir, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout.readline().strip() == "started"
+    proc = start_local_run(workdir, "killed", model_with_daemon(marker), env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
-    while len(_alive(marker)) < 2 and time.monotonic() < deadline:
+    while len(processes_with_marker(marker)) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(0.3)
-    assert len(_alive(marker)) == 2, "SIGKILL leaves the model running: that is what the next start fixes"
+    assert len(processes_with_marker(marker)) == 2, \
+        "SIGKILL leaves the model running: that is what the next start fixes"
     assert read_record(workdir / "output/killed")["status"] == "running"
 
     nxt = run_rompy("dry_run=true", cwd=workdir, env={"ROMPY_STATE_DIR": str(state)})
     assert nxt.returncode == 0, nxt.stderr
     assert "rompy: run killed was left running by a killed rompy: cleaned up" in nxt.stderr
     time.sleep(0.3)
-    assert _alive(marker) == []
+    assert processes_with_marker(marker) == []
     record = read_record(workdir / "output/killed")
     assert record["status"] == "interrupted"
     assert list(state.glob("active/*.json")) == []

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import read_record, rompy_cmd, run_rompy
+from tests.conftest import processes_with_marker, read_record, rompy_cmd, run_rompy
 
 
 def test_exit_code_is_recorded_and_run_fails(workdir):
@@ -81,23 +81,6 @@ def test_output_is_streamed_live(workdir):
     assert "second" in rest
 
 
-def _alive_with_marker(marker: str) -> list[int]:
-    found = []
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                cmd = fh.read()
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                state = fh.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmd and state != b"Z":
-            found.append(int(pid))
-    return found
-
-
 @pytest.mark.slow
 def test_timeout_kills_every_descendant_including_setsid_ones(workdir):
     marker = f"rompy-timeout-marker-{os.getpid()}"
@@ -117,7 +100,7 @@ def test_timeout_kills_every_descendant_including_setsid_ones(workdir):
     assert record["status"] == "timed_out"
     assert 60 <= elapsed < 80
     time.sleep(0.5)
-    assert _alive_with_marker(marker) == []
+    assert processes_with_marker(marker) == []
 
 
 def test_marker_processes_are_visible_while_running(workdir):
@@ -132,10 +115,10 @@ def test_marker_processes_are_visible_while_running(workdir):
     deadline = time.monotonic() + 30
     seen = []
     while not seen and time.monotonic() < deadline:
-        seen = _alive_with_marker(marker)
+        seen = processes_with_marker(marker)
         time.sleep(0.1)
     (workdir / "output/v1/release").touch()
     assert proc.wait(timeout=30) == 0
     time.sleep(0.5)
     assert seen, "the setsid daemon should have been running"
-    assert _alive_with_marker(marker) == [], "a daemon left behind after success must be stopped"
+    assert processes_with_marker(marker) == [], "a daemon left behind after success must be stopped"

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from docker_helpers import BUSYBOX
-from tests.conftest import rompy_cmd, run_rompy
+from tests.conftest import processes_with_marker, rompy_cmd, run_rompy
 
 MEMBERS = 4
 KINDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
@@ -40,20 +40,6 @@ def _stat_fields(pid: int) -> list[bytes] | None:
             return fh.read().rsplit(b")", 1)[1].split()
     except OSError:
         return None
-
-
-def _alive(marker: str) -> list[int]:
-    """Live (not zombie) processes whose command line contains `marker`."""
-    pids = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
-        except OSError:
-            continue
-        fields = _stat_fields(int(pid))
-        if marker.encode() in cmd and fields and fields[0] != b"Z":
-            pids.append(int(pid))
-    return pids
 
 
 def _children(ppid: int) -> list[int]:
@@ -133,7 +119,7 @@ class SweepUnderTest:
         """Model processes (local) or containers (docker) of this sweep still there."""
         if self.kind == "docker":
             return len(self.containers())
-        return len(_alive(self.marker))
+        return len(processes_with_marker(self.marker))
 
     def wait_nothing_left(self, timeout: float) -> int:
         _wait(lambda: self.left() == 0, timeout, step=0.2)
@@ -169,7 +155,7 @@ class SweepUnderTest:
                 os.kill(pid, signal.SIGKILL)
         if self.proc is not None:
             self.proc.wait()
-        for pid in _alive(self.marker):
+        for pid in processes_with_marker(self.marker):
             try:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:

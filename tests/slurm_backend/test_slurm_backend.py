@@ -12,18 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.slurm_backend.conftest import (
-    REPO,
-    Run,
-    marker,
-    processes_matching,
-    running_job,
-    sacct,
-    sacct_eventually,
-    squeue_ids,
-    wait_gone,
-    wait_sacct,
-)
+from tests.conftest import REPO, kill_on_exit
+from tests.slurm_backend.conftest import Run, marker, processes_matching
+from tests.slurm_helpers import running_job, sacct, sacct_eventually, squeue_ids, wait_gone, wait_sacct
 
 pytestmark = pytest.mark.slurm
 
@@ -65,7 +56,7 @@ def test_failing_command_exits_1_with_the_exit_code_recorded(slurm_run: Run, slu
 
 def test_output_is_streamed_while_the_job_runs(slurm_run: Run, slurm_cluster):
     proc = slurm_run.popen("backend.command='echo first-line; sleep 12; echo second-line'")
-    try:
+    with kill_on_exit(proc):
         line = ""
         deadline = time.monotonic() + 180
         while "first-line" not in line and time.monotonic() < deadline:
@@ -74,9 +65,6 @@ def test_output_is_streamed_while_the_job_runs(slurm_run: Run, slurm_cluster):
         job_id = running_job(slurm_run.job_name, timeout=5)  # still running when its output arrived
         assert job_id in squeue_ids()
         out, err = proc.communicate(timeout=180)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 0, err
     assert "second-line" in out
 
@@ -103,14 +91,11 @@ def test_timeout_cancels_the_job(slurm_run: Run, slurm_cluster):
 def test_job_cancelled_from_outside_is_failed(slurm_run: Run, slurm_cluster):
     sleep = marker()
     proc = slurm_run.popen(f"backend.command='echo started; sleep {sleep}'")
-    try:
+    with kill_on_exit(proc):
         job_id = running_job(slurm_run.job_name)
         time.sleep(1)
         subprocess.run(["scancel", job_id], check=True)
         out, err = proc.communicate(timeout=180)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 1, err
     record = slurm_run.record()
     assert record["status"] == "failed" and record["failed_stage"] == "run"
@@ -155,7 +140,7 @@ def test_next_start_cancels_the_job_of_a_killed_rompy(slurm_run: Run, slurm_clus
 def test_signal_to_rompy_cancels_the_job(slurm_run: Run, slurm_cluster, signum, code):
     sleep = marker()
     proc = slurm_run.popen(f"backend.command='echo started; sleep {sleep}'")
-    try:
+    with kill_on_exit(proc):
         job_id = running_job(slurm_run.job_name)
         deadline = time.monotonic() + 60  # rompy has seen it running: its run record says run
         while json.loads((slurm_run.run_dir / "rompy-result.json").read_text())["stage"] != "run":
@@ -164,9 +149,6 @@ def test_signal_to_rompy_cancels_the_job(slurm_run: Run, slurm_cluster, signum, 
         time.sleep(1)
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == code, err
     assert f"cancelled SLURM job {job_id}" in err
     record = slurm_run.record()

@@ -1,18 +1,16 @@
-"""Helpers for sweep tests: run the real CLI as a process, read results, bring up SLURM."""
+"""Helpers for sweep tests: run the real CLI as a process, read results; the SLURM cluster fixture."""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SLURM_SCRIPT = REPO / "scripts" / "services" / "slurm.sh"
+from tests.conftest import rompy_cmd, run_rompy
+from tests.slurm_helpers import slurm_cluster  # noqa: F401 - re-exported fixture
 
 
 class Sweep:
@@ -31,7 +29,7 @@ class Sweep:
 
     def popen(self, *extra: str, env: dict | None = None):
         return subprocess.Popen(
-            [sys.executable, "-m", "rompy", *self.args(*extra)], cwd=self.root,
+            rompy_cmd(*self.args(*extra)), cwd=self.root,
             env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
 
@@ -46,27 +44,7 @@ class Sweep:
         return {m["member"]: m for m in self.summary()["members"]}
 
 
-def run_rompy(*args: str, cwd: Path, env: dict | None = None, timeout: float = 600):
-    return subprocess.run(
-        [sys.executable, "-m", "rompy", *args], cwd=cwd, env={**os.environ, **(env or {})},
-        capture_output=True, text=True, timeout=timeout,
-    )
-
-
 @pytest.fixture
 def sweep(tmp_path) -> Sweep:
+    """A `Sweep` in this test's own folder."""
     return Sweep(tmp_path)
-
-
-@pytest.fixture(scope="session")
-def slurm_cluster():
-    """A running one-node SLURM cluster with accounting; fails (not skips) if it cannot start."""
-    if not SLURM_SCRIPT.exists():
-        pytest.skip("scripts/services/slurm.sh is absent")
-    if shutil.which("bash") is None:
-        pytest.fail("bash is needed to start SLURM")
-    proc = subprocess.run(["bash", str(SLURM_SCRIPT)], capture_output=True, text=True, timeout=600)
-    if proc.returncode != 0:
-        pytest.fail(f"scripts/services/slurm.sh failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    return True
-

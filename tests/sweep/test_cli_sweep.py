@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from rompy.sweep.plan import member_key
+from tests.conftest import kill_on_exit
 
 EXITER = textwrap.dedent('''
     import sys
@@ -168,14 +169,11 @@ def test_interrupt_stops_the_sweep(sweep, launcher, signum, code):
     proc = sweep.popen(f"hydra/launcher={launcher}", "hydra.launcher.cores=1" if launcher == "parallel" else
                        "sweep.progress=plain", f"backend.command='touch {marker}; sleep 60'",
                        "+backend.env_vars.M=0,1,2")
-    try:
+    with kill_on_exit(proc):
         assert _wait_for(marker.exists), proc.stderr.read() if proc.poll() is not None else "not started"
         time.sleep(0.5)
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == code, err
     summary = sweep.summary()
     statuses = [m["status"] for m in summary["members"]]

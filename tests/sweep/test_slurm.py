@@ -13,47 +13,29 @@ import pytest
 
 from rompy.sweep.records import MemberResult
 from rompy.sweep.slurm import SlurmExecutor, _Tracked, member_resources, state_result
+from tests.conftest import kill_on_exit
+from tests.slurm_helpers import running_job, sacct, squeue_ids
 
 
-def squeue_ids() -> set[str]:
-    out = subprocess.run(["squeue", "-h", "-o", "%i"], capture_output=True, text=True).stdout
-    return {line.strip() for line in out.splitlines() if line.strip()}
+def _job_name() -> str:
+    """A SLURM job name no other test uses."""
+    return f"rompy-test-{uuid.uuid4().hex[:8]}"
 
 
-def sacct_state(job_id: str) -> str:
-    out = subprocess.run(["sacct", "-n", "-P", "-X", "-o", "JobID,State", "-j", job_id.split("_")[0]],
-                         capture_output=True, text=True).stdout
-    for line in out.splitlines():
-        jid, _, state = line.partition("|")
-        if jid == job_id:
-            return state
-    return ""
-
-
-def _running_task(name: str, index: int, timeout: float = 120) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        out = subprocess.run(["squeue", "-h", "-n", name, "-o", "%i %T"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            job_id, state = line.split()
-            if job_id.endswith(f"_{index}") and state == "RUNNING":
-                return job_id
-        time.sleep(0.5)
-    raise AssertionError(f"array task {index} of {name} never ran")
+def _start_slurm_sweep(sweep, command: str, members: str) -> tuple[str, subprocess.Popen]:
+    """Start, in the background, a sweep of `command` over M=`members` on the slurm launcher; (job name, process)."""
+    name = _job_name()
+    return name, sweep.popen("hydra/launcher=slurm", f"hydra.launcher.name={name}", f"backend.command='{command}'",
+                             f"+backend.env_vars.M={members}")
 
 
 @pytest.mark.slurm
 def test_scancelled_member_is_failed_and_the_others_finish(sweep, slurm_cluster):
-    name = f"rompy-test-{uuid.uuid4().hex[:8]}"
-    proc = sweep.popen("hydra/launcher=slurm", f"hydra.launcher.name={name}", "backend.command='sleep 12'",
-                       "+backend.env_vars.M=range(0,4)")
-    try:
-        victim = _running_task(name, 1)
+    name, proc = _start_slurm_sweep(sweep, "sleep 12", "range(0,4)")
+    with kill_on_exit(proc):
+        victim = running_job(name, index=1, timeout=120)
         subprocess.run(["scancel", victim], check=True)
         out, err = proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 1, err
     summary = sweep.summary()
     assert summary["launcher"] == "slurm" and summary["total"] == 4
@@ -89,7 +71,7 @@ def test_per_member_resources_and_array_options(sweep, slurm_cluster):
 @pytest.mark.slow
 def test_member_timeout_cancels_its_job(sweep, slurm_cluster):
     token = f"30{uuid.uuid4().int % 1000:03d}"
-    name = f"rompy-test-{uuid.uuid4().hex[:8]}"
+    name = _job_name()
     t0 = time.monotonic()
     proc = sweep.run("hydra/launcher=slurm", f"hydra.launcher.name={name}", "hydra.launcher.timeout_margin_s=0",
                      "backend.timeout=60", f"backend.command='sleep {token}','true','true','true'", timeout=400)
@@ -100,7 +82,7 @@ def test_member_timeout_cancels_its_job(sweep, slurm_cluster):
     assert all(members[i]["status"] == "succeeded" for i in (1, 2, 3))
     job_id = members[0]["details"]["slurm_job_id"]
     assert job_id not in squeue_ids()
-    assert sacct_state(job_id).split()[0] in ("CANCELLED", "COMPLETED", "TIMEOUT"), sacct_state(job_id)
+    assert sacct(job_id).split()[0] in ("CANCELLED", "COMPLETED", "TIMEOUT"), sacct(job_id)
     assert elapsed < 200
     time.sleep(1)
     assert subprocess.run(["pgrep", "-f", f"sleep {token}"], capture_output=True).returncode == 1
@@ -190,17 +172,12 @@ def test_resources_from_member_config():
 def test_interrupting_the_sweep_cancels_its_jobs(sweep, slurm_cluster):
     import signal
 
-    name = f"rompy-test-{uuid.uuid4().hex[:8]}"
-    proc = sweep.popen("hydra/launcher=slurm", f"hydra.launcher.name={name}", "backend.command='sleep 120'",
-                       "+backend.env_vars.M=range(0,3)")
-    try:
-        _running_task(name, 0)
+    name, proc = _start_slurm_sweep(sweep, "sleep 120", "range(0,3)")
+    with kill_on_exit(proc):
+        running_job(name, index=0, timeout=120)
         time.sleep(2)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
     assert proc.returncode == 130, err
     summary = sweep.summary()
     assert summary["members"][0]["status"] == "interrupted"
