@@ -31,6 +31,18 @@ class AlwaysFails(PostprocessorConfig):
         return {"success": False, "message": "checked and rejected"}
 
 
+class Careless(PostprocessorConfig):
+    """Writes a file it never closes, held only by a reference cycle."""
+    type: str = "userplug:Careless"
+
+    def process(self, model_run, **kwargs):
+        cycle = {"file": open(model_run.outputs_dir / "careless.txt", "w")}
+        cycle["self"] = cycle
+        cycle["file"].write("x" * 100_000 + "END")  # stays in the write buffer until the file is finalised
+        object.__setattr__(self, "_kept", cycle)  # garbage only once rompy drops its config, at the very end
+        return {"success": True}
+
+
 class Recording(BackendConfig):
     """A backend that writes the command it was given instead of running it."""
     type: str = "userplug:Recording"
@@ -49,6 +61,7 @@ def _setup(workdir):
         ("postprocessor", "count", "type: userplug:CountLines\npattern: '*.csv'\n"),
         ("postprocessor", "reject", "type: userplug:AlwaysFails\n"),
         ("postprocessor", "reject_soft", "type: userplug:AlwaysFails\nfail_run: false\n"),
+        ("postprocessor", "careless", "type: userplug:Careless\n"),
         ("backend", "recording", "type: userplug:Recording\nmarker: hello\ntimeout: 60\n"),
     ]:
         path = workdir / "conf" / group / f"{name}.yaml"
@@ -62,6 +75,14 @@ def test_postprocessor_by_import_path(workdir):
     proc = run_rompy("postprocessor=count", "run_id=c1", cwd=workdir, env=env)
     assert proc.returncode == 0, proc.stderr
     assert read_record(workdir / "output/c1")["postprocess"]["lines"] == 7  # header + 6 rows
+
+
+def test_unclosed_file_of_a_postprocessor_is_complete_after_exit(workdir):
+    # rompy freezes the heap before the interpreter shuts down; garbage of the run must still be finalised.
+    env = _setup(workdir)
+    proc = run_rompy("postprocessor=careless", "run_id=careless", cwd=workdir, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert (workdir / "output/careless/outputs/careless.txt").read_text().endswith("END")
 
 
 def test_failed_postprocessor_fails_the_run_unless_fail_run_false(workdir):
