@@ -1,7 +1,6 @@
 """Core speed figures, each against a baseline measured in the same run.
 
-1. rompy dry run vs a minimal @hydra.main app with one config group (target ratio <= 1.1),
-   next to the floor any Hydra + Pydantic v2 program has: one composition plus `import pydantic`
+1. rompy dry run vs a minimal @hydra.main app with one config group (target ratio <= 1.1)
 2. peak RSS of the rompy dry run (target <= 70 MB)
 3. local run of 'true' minus the dry run (target <= 30 ms overhead)
 4. `rompy --help` against Hydra's own `--hydra-help` (help must not import Hydra or the Docker SDK)
@@ -36,22 +35,6 @@ MINIMAL_APP = textwrap.dedent("""\
     """)
 
 
-# The least a Hydra app that validates with Pydantic v2 can do: compose once, import pydantic.
-FLOOR_APP = textwrap.dedent("""\
-    import os
-
-    from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import create_config_search_path
-    from hydra.types import RunMode
-
-    search_path = create_config_search_path("file://" + os.path.abspath("conf"))
-    app = Hydra.create_main_hydra2(task_name="floor", config_search_path=search_path)
-    cfg = app.compose_config(config_name="config", overrides=[], with_log_configuration=False,
-                             run_mode=RunMode.RUN)
-    from pydantic import BaseModel, Field  # noqa: E402,F401
-    print(cfg.db.driver)
-    """)
-
 ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
 
@@ -61,7 +44,6 @@ def _make_minimal_app(root: Path) -> Path:
     (root / "conf/db/mysql.yaml").write_text("driver: mysql\nuser: omry\n")
     app = root / "app.py"
     app.write_text(MINIMAL_APP)
-    (root / "floor.py").write_text(FLOOR_APP)
     return app
 
 
@@ -101,25 +83,21 @@ def main() -> int:
         work = root / "work"
         work.mkdir()
         hydra_cmd = [py, str(app), "hydra.run.dir=.", "hydra.output_subdir=null"]
-        floor_cmd = [py, str(app.parent / "floor.py")]
         dry_cmd = [py, "-m", "rompy", "dry_run=true"]
         # Warm the page cache and .pyc files once.
         _time(hydra_cmd, app.parent, 2)
-        _time(floor_cmd, app.parent, 2)
         _time(dry_cmd, work, 2)
         # Interleaved (A, B, C, A, B, C, ...) so that drift in machine load hits every figure alike.
-        walls: dict[str, list[float]] = {"minimal": [], "floor": [], "dry": [], "true": []}
+        walls: dict[str, list[float]] = {"minimal": [], "dry": [], "true": []}
         for i in range(args.repeat):
             walls["minimal"].append(_time(hydra_cmd, app.parent, 1))
-            walls["floor"].append(_time(floor_cmd, app.parent, 1))
             walls["dry"].append(_time(dry_cmd, work, 1))
             walls["true"].append(_time([py, "-m", "rompy", f"run_id=bench{i}", "backend.command='true'"], work, 1))
         minimal, dry = statistics.median(walls["minimal"]), statistics.median(walls["dry"])
-        floor, local = statistics.median(walls["floor"]), statistics.median(walls["true"])
+        local = statistics.median(walls["true"])
         # Ratios and differences are taken within each round, then the median: run-to-run drift on a
         # shared machine (+-20 % here) cancels inside a round instead of swamping a 30 ms difference.
         ratio = _paired(walls["dry"], walls["minimal"], lambda a, b: a / b)
-        floor_ratio = _paired(walls["floor"], walls["minimal"], lambda a, b: a / b)
         overhead_ms = _paired(walls["true"], walls["dry"], lambda a, b: (a - b) * 1000)
         bare = _time([py, "-c", "pass"], work, args.repeat)
         help_ours = _time([py, "-m", "rompy", "--help"], work, args.repeat)
@@ -129,8 +107,6 @@ def main() -> int:
     print(f"minimal @hydra.main app      : {minimal * 1000:8.1f} ms (median of {args.repeat})")
     print(f"rompy dry run                : {dry * 1000:8.1f} ms")
     print(f"  ratio dry run / minimal    : {ratio:8.3f}   (target <= 1.10; median of per-round ratios)")
-    print(f"floor: 1 compose + pydantic  : {floor * 1000:8.1f} ms")
-    print(f"  ratio floor / minimal      : {floor_ratio:8.3f}   (no Hydra + Pydantic app can go below)")
     print(f"peak RSS rompy dry run       : {rss:8.1f} MB  (target <= 70; minimal app {rss_minimal:.1f} MB)")
     print(f"rompy local run of 'true'    : {local * 1000:8.1f} ms")
     print(f"  overhead over the dry run  : {overhead_ms:8.1f} ms (target <= 30)")
