@@ -1,5 +1,6 @@
 """The fast member composition gives exactly what Hydra's full composition gives."""
 
+import hydra
 import pytest
 from hydra import initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -23,7 +24,8 @@ CASES = [
 @pytest.fixture(scope="module")
 def loader_and_master():
     GlobalHydra.instance().clear()
-    with initialize_config_dir(version_base="1.3", config_dir=str(shipped_conf_dir())):
+    base = {"version_base": "1.3"} if hydra.__version__.startswith("1.3.") else {}  # as rompy.cli does
+    with initialize_config_dir(config_dir=str(shipped_conf_dir()), **base):
         loader = GlobalHydra.instance().config_loader()
         master = loader.load_configuration(CONFIG_NAME, overrides=["hydra.sweep.dir=/tmp/x"],
                                            run_mode=RunMode.MULTIRUN)
