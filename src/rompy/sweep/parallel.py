@@ -47,6 +47,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rompy import signals
 from rompy.errors import EXIT_RUN_FAILED, Interrupted
 from rompy.sweep.member import flush_std_streams, run_member, settle_record
 from rompy.sweep.records import MemberResult
@@ -178,7 +179,9 @@ class ForkExecutor:
                     except OSError:
                         pass
                 os.setpgid(0, 0)
-                _act_on_the_first_signal_only()
+                # Ctrl-C forwarded by the sweep, then SIGTERM when the sweep is killed: a second
+                # signal must not cut short the stop the first one started (rompy.signals).
+                signals.interrupt_on_first_signal()
                 _die_with_parent(sweep_pid)
                 result = run_member(ctx.task_function, member, ctx.callbacks, job.run_dir)
             except Interrupted as exc:
@@ -276,39 +279,6 @@ def _die_with_parent(parent: int) -> None:
         _watch_parent(parent)
     if os.getppid() != parent:
         raise Interrupted(signal.SIGTERM)
-
-
-def _act_on_the_first_signal_only() -> None:
-    """In a worker: the first SIGINT/SIGTERM stops the member; later ones are ignored.
-
-    A worker can get two: Ctrl-C forwarded by the sweep, then SIGTERM when the sweep
-    is killed (PR_SET_PDEATHSIG), or SIGINT and SIGTERM both forwarded. A second
-    `Interrupted` raised while the first one's cleanup waits for a model that ignores
-    SIGTERM (terminate_tree's grace) would cut that cleanup short: the record says
-    `interrupted`, the active-run entry is removed, and the model runs on with nobody
-    left to find it. The cleanup is bounded (grace, then SIGKILL; container stop, then
-    removal), and SIGKILL still ends a worker (its leftovers are then reaped, see above).
-    rompy.signals looks its handler up at each `interruptible()`, so replacing it here
-    covers the task's own `interruptible()` blocks; this process only.
-    """
-    from rompy import signals
-
-    original = getattr(signals, "_raise_interrupted", None)
-    if original is None:
-        return
-    raised = []
-
-    def raise_once(signum, frame):
-        if raised:
-            log.debug("worker %d: %s ignored, already stopping", os.getpid(), signal.Signals(signum).name)
-            return
-        raised.append(signum)
-        original(signum, frame)
-
-    signals._raise_interrupted = raise_once
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        if signal.getsignal(sig) is original:
-            signal.signal(sig, raise_once)
 
 
 def _note_sweep_died(run_dir: str | None, sweep_pid: int) -> None:
