@@ -5,8 +5,9 @@ starts, rompy writes a small entry naming the run's record, its process token
 and its owner (host, pid and the pid's start time). The entry is removed when
 the run ends; a backend adds what it started elsewhere (`Job.note`, e.g. the
 SLURM job id). At every start rompy looks at the entries whose owner is gone:
-it kills the processes still carrying that run's token, scancels the noted
-SLURM job, marks the record `interrupted`, and removes the entry. Entries of live owners are never touched.
+it scancels the noted SLURM job, kills the processes still carrying that run's
+token, marks the record `interrupted`, and removes the entry. Entries of live
+owners are never touched.
 Standard library only: this runs at every start and must stay cheap.
 """
 
@@ -37,11 +38,15 @@ def register(token: str, record_path: Path) -> Path:
     folder = state_dir()
     folder.mkdir(parents=True, exist_ok=True)
     entry = folder / f"{token}.json"
-    tmp = entry.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"token": token, "record": str(Path(record_path).resolve()),
-                               "owner": owner_labels()}))
-    os.replace(tmp, entry)
+    _write_entry(entry, {"token": token, "record": str(Path(record_path).resolve()), "owner": owner_labels()})
     return entry
+
+
+def _write_entry(entry: Path, data: dict) -> None:
+    """Readers (the reaper of another rompy) see the old entry or the new one, never half of one."""
+    tmp = entry.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data))
+    os.replace(tmp, entry)
 
 
 def note(token: str, **facts) -> None:
@@ -52,9 +57,7 @@ def note(token: str, **facts) -> None:
     except (OSError, ValueError):
         return
     data.setdefault("notes", {}).update(facts)
-    tmp = entry.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, entry)
+    _write_entry(entry, data)
 
 
 def unregister(entry: Path) -> None:
