@@ -14,7 +14,8 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from rompy.backends.base import BackendConfig, Job
 from rompy.results import BackendResult
-from rompy.rules import check_image_reference, check_volume, parse_memory
+from rompy.rules import (check_image_reference, check_volume, is_existing_dir, is_existing_file, parse_memory,
+                         unsafe_host_path)
 
 CONTAINER_RUN_DIR = "/rompy/run"
 
@@ -91,8 +92,6 @@ class DockerConfig(BackendConfig):
 
     @model_validator(mode="after")
     def _no_host_takeover(self):
-        from rompy.rules import unsafe_host_path
-
         if not self.allow_unsafe_mounts:
             for spec in self.volumes:
                 host = unsafe_host_path(spec)
@@ -108,8 +107,6 @@ class DockerConfig(BackendConfig):
         if (self.image is None) == (self.dockerfile is None):
             raise ValueError("give exactly one of image or dockerfile")
         if self.dockerfile is not None:
-            from rompy.rules import is_existing_dir, is_existing_file
-
             context = Path(self.build_context or ".").expanduser()
             if not is_existing_dir(str(context)):
                 raise ValueError(f"build_context {str(context)[:200]!r} is not an existing directory")

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 
 from rompy.backends.base import BackendConfig, Job
 from rompy.results import BackendResult
+from rompy.rules import is_existing_dir
 
 
 class LocalConfig(BackendConfig):
@@ -31,8 +32,6 @@ class LocalConfig(BackendConfig):
     @field_validator("working_dir")
     @classmethod
     def _working_dir_exists(cls, value):
-        from rompy.rules import is_existing_dir
-
         if value is not None and not is_existing_dir(value):
             raise ValueError(f"working_dir {value[:200]!r} is not an existing directory")
         return value
