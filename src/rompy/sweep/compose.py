@@ -38,8 +38,7 @@ class ComposedMember:
     job_id: str
 
     def activate(self):
-        """Make this member's hydra node current (HydraConfig.get()); returns it."""
-        from hydra.core.hydra_config import HydraConfig
+        """Write this member's values into the shared hydra node and return it (rompy.hydra_job makes it current)."""
         from omegaconf import open_dict, read_write
 
         node = self.hydra_cfg.hydra
@@ -49,7 +48,6 @@ class ComposedMember:
             node.job.num = self.num
             node.job.id = self.job_id
         node._set_parent(self.task_cfg)
-        HydraConfig.instance().cfg = self.hydra_cfg
         return node
 
 

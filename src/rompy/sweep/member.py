@@ -3,7 +3,7 @@
 The same function runs a member in the sweep's process (sequential launcher), in
 a forked worker (parallel launcher) and on a SLURM node (slurm launcher), so a
 member behaves exactly like `rompy` run once with the same overrides. What Hydra's
-`run_job` would do and the task needs is done here (HydraConfig for `${hydra:...}`
+`run_job` would do and the task needs is done here (rompy.hydra_job: HydraConfig for `${hydra:...}`
 and error messages, `hydra.job.env_set`, callbacks); what it costs and rompy does
 not need is not (deep copies, per-job log setup, a job dir per member).
 
@@ -43,24 +43,19 @@ def expected_run_dir(cfg) -> str | None:
 
 def run_member(task_function, member, callbacks=None, run_dir: str | None = None) -> MemberResult:
     """Call `task_function` on a ComposedMember (see compose.py) and say how it ended."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.core.utils import env_override
-
+    from rompy.hydra_job import hydra_job
     from rompy.results import utcnow
 
     started, t0 = utcnow(), time.monotonic()
     cfg = member.task_cfg
     run_dir = run_dir or expected_run_dir(cfg)
-    hydra_config = HydraConfig.instance()
-    previous_cfg = hydra_config.cfg
     ret: Any = None
     failure: MemberResult | None = None
     try:
-        node = member.activate()
-        env_set = dict(node.job.env_set or {})
-        if callbacks is not None and getattr(callbacks, "callbacks", None):
-            callbacks.on_job_start(config=member.hydra_cfg, task_function=task_function)
-        with env_override(env_set):
+        member.activate()
+        with hydra_job(member.hydra_cfg):
+            if callbacks is not None and getattr(callbacks, "callbacks", None):
+                callbacks.on_job_start(config=member.hydra_cfg, task_function=task_function)
             ret = task_function(cfg)
     except (Interrupted, KeyboardInterrupt) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
@@ -71,8 +66,6 @@ def run_member(task_function, member, callbacks=None, run_dir: str | None = None
     except BaseException as exc:  # debug=true re-raises: show it, keep sweeping
         traceback.print_exc()
         failure = MemberResult("failed", EXIT_RUN_FAILED, f"{type(exc).__name__}: {exc}")
-    finally:
-        hydra_config.cfg = previous_cfg
     result = failure or result_from_task_return(ret)
     finished = utcnow()
     result.started_at = result.started_at or started.isoformat()
