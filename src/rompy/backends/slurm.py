@@ -34,7 +34,7 @@ import shutil
 import subprocess
 import sys
 import time
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from typing import IO, Any, Literal
 
@@ -276,6 +276,8 @@ class SlurmConfig(BackendConfig):
         }
 
     def execute(self, job: Job) -> BackendResult:
+        from hydra.core.utils import env_override
+
         from rompy import slurm_jobs
         from rompy.errors import Interrupted
         from rompy.signals import interruptible
@@ -286,7 +288,9 @@ class SlurmConfig(BackendConfig):
             executor = slurm_jobs.new_executor(str(job.logs_dir / "slurm" / "%j"))
             try:
                 executor.update_parameters(**params)
-                with _exported(self.env_vars):
+                # In rompy's environment while sbatch runs: the job inherits the values, which are
+                # never written to a file.
+                with env_override(self.env_vars):
                     sjob = executor.submit(run_on_node, self.node_spec(job))
             except (Interrupted, KeyboardInterrupt):
                 raise
@@ -431,21 +435,6 @@ def run_on_node(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- helpers --------------------------------------------------------------------------------
-@contextmanager
-def _exported(env_vars: dict[str, str]):
-    """env_vars in rompy's environment while sbatch runs: the job inherits them (never written to a file)."""
-    saved = {name: os.environ.get(name) for name in env_vars}
-    os.environ.update(env_vars)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _seconds_between(start: str | None, end: str | None) -> int | None:
     """Seconds between two of sacct's timestamps (None if either is unknown)."""
     from datetime import datetime
