@@ -98,6 +98,23 @@ def reap(owner_pid: int | None = None) -> int:
     return reaped
 
 
+def clean_up_leftovers(owner_pid: int | None = None) -> None:
+    """Everything killed rompy processes left: their runs (see `reap`) and their containers.
+
+    Best effort: called at every start and when a sweep worker dies, it must never fail them.
+    """
+    try:
+        reap(owner_pid)
+    except Exception as exc:  # noqa: BLE001 - best effort by design
+        log.debug("cleaning up the runs of killed rompy processes: %s", exc)
+    try:
+        from rompy.backends.docker_reaper import reap_orphans
+
+        reap_orphans()
+    except Exception as exc:  # noqa: BLE001 - best effort by design
+        log.debug("removing the containers of killed rompy processes: %s", exc)
+
+
 def _kill_token_holders(token: str) -> None:
     if not token:
         return

@@ -156,22 +156,6 @@ def main(argv: list[str] | None = None) -> int:
     sys.exit(code)
 
 
-def _reap_orphan_containers() -> None:
-    """Clean up what a SIGKILLed rompy left: processes, records, containers. Never fails the CLI."""
-    try:
-        from rompy import active_runs
-
-        active_runs.reap()
-    except Exception:  # noqa: BLE001 - best effort by design
-        pass
-    try:
-        from rompy.backends.docker_reaper import reap_orphans
-
-        reap_orphans()
-    except Exception:  # noqa: BLE001 - best effort by design
-        pass
-
-
 def run_cli(argv: list[str]) -> int:
     """Run the CLI in-process and return its exit code; the interpreter is left as it was."""
     return _cli(argv, process_ends=False)
@@ -222,9 +206,10 @@ def _collector_paused(keep_frozen: bool = False):
 def _compose_and_run(argv: list[str], resume_collector) -> int:
     global COMPOSING
     from rompy import logs
+    from rompy.active_runs import clean_up_leftovers
 
     logs.configure("INFO")  # what the reaper cleaned up is news; log_level applies once composed
-    _reap_orphan_containers()
+    clean_up_leftovers()
     import hydra
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException

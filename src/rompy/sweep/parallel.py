@@ -310,15 +310,6 @@ def _clean_up_after_dead_worker(pid: int, result: MemberResult) -> None:
     only kills and removes.
     """
     settle_record(result.run_dir, result)
-    try:
-        from rompy import active_runs
+    from rompy.active_runs import clean_up_leftovers
 
-        active_runs.reap(owner_pid=pid)
-    except Exception as exc:  # noqa: BLE001 - best effort, like at every rompy start
-        log.debug("cleaning up after a dead worker: %s", exc)
-    try:
-        from rompy.backends.docker_reaper import reap_orphans
-
-        reap_orphans()
-    except Exception as exc:  # noqa: BLE001
-        log.debug("removing containers of a dead worker: %s", exc)
+    clean_up_leftovers(owner_pid=pid)
