@@ -19,11 +19,12 @@ def rompy_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "rompy", *args]
 
 
-def run_rompy(*args: str, cwd: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run `python -m rompy ARGS` as a real process and capture its output."""
+def run_rompy(*args: str, cwd: Path, env: dict | None = None, timeout: float = 300,
+              **popen) -> subprocess.CompletedProcess:
+    """Run `python -m rompy ARGS` as a real process and capture its output (extra keywords go to subprocess)."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        rompy_cmd(*args), cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+        rompy_cmd(*args), cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, **popen
     )
 
 
@@ -75,6 +76,16 @@ def start_local_run(workdir: Path, run_id: str, script: str, script_name: str = 
                             stdout=subprocess.PIPE, stderr=stderr, text=True)
     assert proc.stdout.readline().strip() == "started"
     return proc
+
+
+@pytest.fixture(autouse=True)
+def own_active_run_registry(tmp_path_factory, monkeypatch):
+    """Each test's rompy processes report to a registry of their own (ROMPY_STATE_DIR).
+
+    A rompy start cleans up after dead rompy processes of its registry; with one registry
+    per test, tests running side by side never clean up what another test is inspecting.
+    """
+    monkeypatch.setenv("ROMPY_STATE_DIR", str(tmp_path_factory.mktemp("rompy-state")))
 
 
 @pytest.fixture

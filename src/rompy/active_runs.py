@@ -21,16 +21,24 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from rompy.backends.docker_owner import LABEL_PID, is_orphan, owner_labels
+from rompy.backends.docker_owner import state_dir as _state_root
 
 log = logging.getLogger("rompy.active_runs")
 
-STATE_VARIABLE = "ROMPY_STATE_DIR"
-
 
 def state_dir() -> Path:
-    base = os.environ.get(STATE_VARIABLE) or os.path.join(
-        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "rompy")
-    return Path(base) / "active"
+    return _state_root() / "active"
+
+
+def check_writable() -> None:
+    """PreflightError if runs cannot be registered (the state folder cannot be written)."""
+    from rompy.errors import PreflightError
+    from rompy.paths import creatable_problem
+
+    problem = creatable_problem(state_dir())
+    if problem:
+        raise PreflightError(f"ROMPY_STATE_DIR: rompy notes its running runs there and {problem}; "
+                             "set ROMPY_STATE_DIR (or XDG_STATE_HOME) to a folder you can write")
 
 
 def register(token: str, record_path: Path) -> Path:

@@ -28,6 +28,30 @@ class ConfigError(RompyError):
 class RunDirectoryExists(ConfigError):
     """The run directory exists and `delete_existing` is false."""
 
+    def __init__(self, run_dir) -> None:
+        super().__init__(f"run directory {run_dir} already exists; choose another run_id or set "
+                         "delete_existing=true to replace it")
+
+
+#: Modules of rompy-hydra's optional extras: import name -> (distribution, extra).
+EXTRAS = {"submitit": ("submitit", "slurm"), "hydra_submitit_launcher": ("hydra-submitit-launcher", "slurm")}
+
+
+class MissingExtra(ConfigError):
+    """A feature needs a package of an optional extra that is not installed."""
+
+    def __init__(self, feature: str, module: str) -> None:
+        distribution, extra = EXTRAS[module]
+        super().__init__(f"{feature} needs {distribution}, which is not installed: "
+                         f"pip install 'rompy-hydra[{extra}]'")
+
+    @staticmethod
+    def of(exc: BaseException, feature: str) -> "MissingExtra | None":
+        """The MissingExtra an ImportError stands for, or None if it is not about an extra's module."""
+        name = getattr(exc, "name", None) or ""
+        modules = [part for part in name.split(".") if part in EXTRAS]
+        return MissingExtra(feature, modules[0]) if isinstance(exc, ImportError) and modules else None
+
 
 class PreflightError(RompyError):
     """A backend cannot start (no engine, not enough resources): nothing was created."""

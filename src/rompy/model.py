@@ -150,7 +150,7 @@ class ModelRun(StrictModel):
 
         backend = _as_backend(backend, **kwargs)
         if self._preflighted is not backend:
-            backend.preflight()
+            _preflight(backend)
         if self._record is None:
             self.generate()
         if "backend" not in self._record["config"]:  # the CLI already put it there, env references kept
@@ -216,7 +216,7 @@ class ModelRun(StrictModel):
                  run_kwargs: dict | None = None, process_kwargs: dict | None = None) -> dict[str, Any]:
         """generate -> run -> postprocess; stops at the first failed stage."""
         backend = backend_config if backend_config is not None else _as_backend(pipeline_backend)
-        backend.preflight()  # before generate: a backend that cannot start creates nothing
+        _preflight(backend)  # before generate: a backend that cannot start creates nothing
         self._preflighted = backend
         outcome: dict[str, Any] = {"success": False, "run_id": self.run_id, "stages_completed": []}
         if self._record is None:
@@ -251,15 +251,13 @@ class ModelRun(StrictModel):
             if not self.run_id_subdir and run_dir.is_dir() and not any(run_dir.iterdir()):
                 return
             if not self.delete_existing:
-                raise RunDirectoryExists(
-                    f"run directory {run_dir} already exists; choose another run_id or set "
-                    "delete_existing=true to replace it"
-                ) from None
+                raise RunDirectoryExists(run_dir) from None
         except OSError as exc:
             from rompy.errors import ConfigError
+            from rompy.paths import creatable_problem
 
-            raise ConfigError(f"output_dir: cannot create the run directory {str(run_dir)[:200]}: "
-                              f"{exc.strerror or exc}") from None
+            problem = creatable_problem(run_dir) or f"cannot create {str(run_dir)[:200]}: {exc.strerror or exc}"
+            raise ConfigError(f"output_dir: {problem}") from None
         doomed = run_dir.with_name(f".{run_dir.name}.deleting-{os.getpid()}")
         os.replace(run_dir, doomed)
         try:
@@ -343,6 +341,14 @@ def _overwrite_in_place(path: Path, data: dict[str, Any]) -> bool:
         return True
     except OSError:
         return False
+
+
+def _preflight(backend) -> None:
+    """Everything a run needs before it starts: the backend's own checks, and a writable active-run registry."""
+    from rompy import active_runs
+
+    backend.preflight()
+    active_runs.check_writable()
 
 
 def _as_backend(backend, **kwargs):

@@ -32,3 +32,20 @@ def user_conf_dirs() -> list[Path]:
         if d != shipped and d not in unique:
             unique.append(d)
     return unique
+
+
+def creatable_problem(path: str | os.PathLike) -> str | None:
+    """Why `path` could not be created (or written into if it exists), or None. Creates nothing."""
+    reason = _blocker(path)
+    return f"cannot create {os.path.abspath(os.path.expanduser(str(path)))}: {reason}" if reason else None
+
+
+def _blocker(path: str | os.PathLike) -> str | None:
+    probe = Path(os.path.abspath(os.path.expanduser(str(path))))
+    while not os.path.lexists(probe):
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a directory"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{probe} is not writable"
+    return None

@@ -52,7 +52,10 @@ def run(config: RunConfig | dict[str, Any], source_config: dict[str, Any] | None
     if not isinstance(config, RunConfig):
         config = RunConfig.model_validate(config)
     if config.dry_run:
-        config.backend.preflight()
+        from rompy.model import _preflight
+
+        _preflight(config.backend)
+        _check_run_dir_could_be_claimed(config)
         import yaml
 
         from rompy.secrets_policy import keep_env_references, redact_config
@@ -68,3 +71,19 @@ def run(config: RunConfig | dict[str, Any], source_config: dict[str, Any] | None
     exit_code = EXIT_OK if record and record["status"] == "succeeded" else EXIT_RUN_FAILED
     return RunOutcome(exit_code=exit_code, run_id=model_run.run_id, run_dir=str(model_run.run_dir),
                       record=record, pipeline=outcome)
+
+
+def _check_run_dir_could_be_claimed(config: RunConfig) -> None:
+    """What claiming the run directory would refuse, found without creating anything."""
+    import os
+    from pathlib import Path
+
+    from rompy.errors import ConfigError, RunDirectoryExists
+    from rompy.paths import creatable_problem
+
+    run_dir = Path(config.output_dir) / (config.run_id or "new-run")
+    if config.run_id and os.path.lexists(run_dir) and not config.delete_existing:
+        raise RunDirectoryExists(run_dir)
+    problem = creatable_problem(run_dir)
+    if problem:
+        raise ConfigError(f"output_dir: {problem}")

@@ -72,3 +72,72 @@ def test_full_disk_while_staging(workdir, tiny_disk):
     assert "Traceback" not in proc.stderr
     assert "cannot stage the run directory" in proc.stderr and "No space left on device" in proc.stderr
     assert (tiny_disk / "filler").stat().st_size == 124 * 1024, "existing files are untouched"
+
+
+@pytest.fixture
+def read_only_dir(tmp_path):
+    """A read-only filesystem: refused even to root, as a colleague's folder is refused to a user."""
+    if os.geteuid() != 0:
+        pytest.fail("mounting a read-only tmpfs needs root (CI runs as root)")
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+UNWRITABLE = ["read-only filesystem", "below a file"]
+
+
+@pytest.fixture(params=UNWRITABLE)
+def unwritable_output(request, workdir):
+    if request.param == "below a file":
+        (workdir / "a-file").write_text("not a folder")
+        return workdir / "a-file" / "out", "is not a directory"
+    return request.getfixturevalue("read_only_dir") / "out", "is not writable"
+
+
+@pytest.mark.parametrize("command", [[], ["dry_run=true"], ["-m", "model.g=9,10"], ["-m", "model.g=9,10", "dry_run=true"]],
+                         ids=["run", "dry-run", "sweep", "dry-run sweep"])
+def test_an_unwritable_output_dir_is_one_line_before_anything_runs(workdir, unwritable_output, command):
+    output, reason = unwritable_output
+    proc = run_rompy(*command, f"output_dir={output}", "backend.command='touch ../../ran'", cwd=workdir)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert "Traceback" not in proc.stderr and 1 <= len(lines) <= 2, proc.stderr  # a sweep: one line per member
+    assert all("output_dir" in line and reason in line for line in lines), proc.stderr
+    assert not (workdir / "ran").exists()
+
+
+def test_dry_run_checks_the_run_directory_but_creates_nothing(workdir):
+    assert run_rompy("run_id=taken", "backend.command='true'", cwd=workdir).returncode == 0
+    before = sorted(p.name for p in (workdir / "output").iterdir())
+    proc = run_rompy("run_id=taken", "dry_run=true", cwd=workdir)
+    assert proc.returncode == 2 and "run directory" in proc.stderr and "already exists" in proc.stderr
+    assert run_rompy("run_id=new", "dry_run=true", f"output_dir={workdir / 'fresh' / 'deep'}", cwd=workdir).returncode == 0
+    assert not (workdir / "fresh").exists()
+    assert sorted(p.name for p in (workdir / "output").iterdir()) == before
+
+
+def test_records_and_summaries_follow_the_umask(workdir):
+    """Colleagues sharing a project folder can read the records (umask 022 here: 0644, like the run's other files)."""
+    proc = run_rompy("-m", "model.g=9,10", "backend.command='true'", "hydra.sweep.dir=sweep", cwd=workdir,
+                     preexec_fn=lambda: os.umask(0o022))
+    assert proc.returncode == 0, proc.stderr
+    written = [*workdir.glob("output/*/rompy-result.json"), workdir / "sweep" / "summary.json",
+               workdir / "sweep" / "results.jsonl"]
+    assert len(written) == 4
+    for path in written:
+        assert oct(path.stat().st_mode & 0o777) == oct(0o644), path
+    proc = run_rompy("run_id=shared", "backend.command='true'", cwd=workdir, preexec_fn=lambda: os.umask(0o002))
+    assert proc.returncode == 0
+    assert oct((workdir / "output/shared/rompy-result.json").stat().st_mode & 0o777) == oct(0o664)
+
+
+def test_an_unwritable_state_dir_is_one_line_before_anything_runs(workdir, read_only_dir):
+    proc = run_rompy("run_id=nostate", "backend.command='touch ran'", cwd=workdir,
+                     env={"ROMPY_STATE_DIR": str(read_only_dir / "state")})
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("rompy: error: ROMPY_STATE_DIR: ") and "is not writable" in line
+    assert not (workdir / "output").exists()

@@ -25,6 +25,17 @@ def containers_of(client, run_id: str) -> list[dict]:
     return client.api.containers(all=True, filters={"label": f"rompy.run_id={run_id}"})
 
 
+def remove_containers(client, containers) -> None:
+    """Remove containers (dicts from `containers_of`, or ids) whatever state they are in; gone is fine."""
+    from docker.errors import APIError
+
+    for container in containers:
+        try:
+            client.api.remove_container(container["Id"] if isinstance(container, dict) else container, force=True)
+        except APIError:  # already gone, or being removed
+            pass
+
+
 def rompy_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "rompy", *args]
 

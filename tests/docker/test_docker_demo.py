@@ -23,7 +23,7 @@ def test_demo_model_as_a_non_root_user(docker_client, run_id, test_user, user_di
     uid, gid, prefix = test_user
     proc = run_rompy("backend=docker", f"backend.image={PYTHON}", f"run_id={run_id}",
                      f"output_dir={user_dir / 'out'}", cwd=user_dir, prefix=prefix,
-                     env={"HOME": str(user_dir)}, timeout=300)
+                     env={"HOME": str(user_dir), "ROMPY_STATE_DIR": ""}, timeout=300)
     assert proc.returncode == 0, proc.stderr
     run_dir = user_dir / "out" / run_id
     rows = list(csv.DictReader((run_dir / "outputs" / "dispersion.csv").open()))
@@ -42,7 +42,7 @@ def test_container_uid_is_the_invoking_users(docker_client, run_id, test_user, u
     proc = run_rompy("backend=docker", "backend.image=rompy-test-busybox:latest",
                      "backend.command='id -u; id -g; echo $HOME; touch $HOME/ok && echo home-ok'",
                      f"run_id={run_id}", f"output_dir={user_dir / 'out'}", cwd=user_dir, prefix=prefix,
-                     env={"HOME": str(user_dir)})
+                     env={"HOME": str(user_dir), "ROMPY_STATE_DIR": ""})
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[:4] == [str(uid), str(gid), "/rompy/home", "home-ok"]
 

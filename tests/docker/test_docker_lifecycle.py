@@ -19,6 +19,7 @@ from docker_helpers import (
     BUSYBOX,
     LineReader,
     containers_of,
+    remove_containers,
     read_record,
     rompy_argv,
     run_rompy,
@@ -99,8 +100,7 @@ def test_sigkilled_rompy_leaves_an_orphan_that_the_next_start_removes(docker_cli
     finally:
         if proc.poll() is None:
             proc.kill()
-    # The next rompy start (any command line; here a dry run of the local backend).
-    # (Another parallel test's rompy start may reap it first: either way it must go.)
+    # The next rompy start of the same registry (any command line; here a dry run of the local backend).
     again = run_rompy("dry_run=true", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert not containers_of(docker_client, run_id)
@@ -129,8 +129,4 @@ def test_reaper_spares_live_owners_and_foreign_containers(docker_client, tmp_pat
         reap_orphans(docker_client)  # the SDK path (pre-flight) agrees
         assert _exists(docker_client, live) and _exists(docker_client, foreign)
     finally:
-        for cid in (live, foreign, orphan, recycled, kept):
-            try:
-                docker_client.api.remove_container(cid, force=True)
-            except Exception:
-                pass
+        remove_containers(docker_client, (live, foreign, orphan, recycled, kept))

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from docker_helpers import MPICH, PYTHON, containers_of, run_api
+from docker_helpers import MPICH, PYTHON, containers_of, remove_containers, run_api
 
 pytestmark = pytest.mark.docker
 
@@ -139,8 +139,7 @@ def test_remove_container_false_keeps_it(docker_client, tmp_path, run_id):
         assert kept["State"] == "exited"
         assert kept["Labels"]["rompy.remove"] == "false"
     finally:
-        for c in containers_of(docker_client, run_id):
-            docker_client.api.remove_container(c["Id"], force=True)
+        remove_containers(docker_client, containers_of(docker_client, run_id))
 
 
 def test_out_of_memory_is_reported(docker_client, tmp_path, run_id):

@@ -55,7 +55,7 @@ def test_socket_permission_denied(docker_client, tmp_path, run_id, test_user, us
     try:
         proc = run_rompy("backend=docker", f"backend.image={BUSYBOX}", f"run_id={run_id}",
                          f"output_dir={user_dir / 'out'}", cwd=user_dir, prefix=prefix,
-                         env={"DOCKER_HOST": f"unix://{path}", "HOME": str(user_dir)})
+                         env={"DOCKER_HOST": f"unix://{path}", "HOME": str(user_dir), "ROMPY_STATE_DIR": ""})
     finally:
         server.close()
     assert proc.returncode == 2, proc.stderr

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from rompy.backends import DockerConfig
 from tests.conftest import run_rompy
-from docker_helpers import BUSYBOX, containers_of
+from docker_helpers import BUSYBOX, containers_of, remove_containers
 
 
 @pytest.mark.parametrize("volume", ["/:/host", "/var/run/docker.sock:/var/run/docker.sock",
@@ -44,7 +44,6 @@ def test_containers_are_not_privileged_and_ro_is_honoured(workdir, docker_client
         assert not host_config.get("CapAdd")
         assert not (shared / "new").exists()
     finally:
-        for c in containers_of(docker_client, run_id):
-            docker_client.api.remove_container(c["Id"], force=True)
+        remove_containers(docker_client, containers_of(docker_client, run_id))
     figures.record("container safety: privileged flag, capabilities, read-only volume", privileged=0,
                    capabilities_added=0, writes_through_ro=0)

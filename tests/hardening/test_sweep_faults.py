@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from docker_helpers import BUSYBOX
+from docker_helpers import BUSYBOX, remove_containers
 from tests.conftest import processes_with_marker, rompy_cmd, run_rompy
 
 MEMBERS = 4
@@ -161,8 +161,7 @@ class SweepUnderTest:
             except ProcessLookupError:
                 pass
         if self.client is not None:
-            for c in self.containers():
-                self.client.api.remove_container(c["Id"], force=True)
+            remove_containers(self.client, self.containers())
         for fh in (getattr(self, "out", None), getattr(self, "err", None)):
             if fh is not None:
                 fh.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import socket
 from functools import lru_cache
+from pathlib import Path
 
 LABEL_RUN_ID = "rompy.run_id"
 LABEL_HOST = "rompy.owner_host"
@@ -20,6 +21,28 @@ LABEL_START = "rompy.owner_start"
 LABEL_BOOT = "rompy.owner_boot"
 LABEL_PIDNS = "rompy.owner_pidns"
 LABEL_REMOVE = "rompy.remove"  # "false" when the user asked to keep the container
+LABEL_REGISTRY = "rompy.registry"  # which active-run registry cleans up after the owner
+
+STATE_VARIABLE = "ROMPY_STATE_DIR"
+
+
+def state_dir() -> Path:
+    """rompy's per-user state: ROMPY_STATE_DIR, else $XDG_STATE_HOME/rompy (~/.local/state/rompy)."""
+    base = os.environ.get(STATE_VARIABLE) or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state"), "rompy")
+    return Path(base)
+
+
+def registry_id() -> str:
+    """Names the active-run registry (the state folder) this rompy reports to.
+
+    Only a rompy of the same registry cleans up after a dead owner: it is the one that
+    holds the dead run's entry and marks its record, so removing what the run started and
+    settling its record stay with one owner.
+    """
+    import hashlib
+
+    return hashlib.sha256(str(state_dir().resolve()).encode()).hexdigest()[:16]
 
 
 def _read(path: str) -> str:
@@ -67,6 +90,7 @@ def owner_labels(pid: int | None = None) -> dict[str, str]:
     """Labels naming the current process (or `pid`) as the owner of a container."""
     pid = os.getpid() if pid is None else pid
     return {
+        LABEL_REGISTRY: registry_id(),
         LABEL_HOST: host_id(),
         LABEL_PIDNS: pid_namespace(),
         LABEL_BOOT: boot_id(),

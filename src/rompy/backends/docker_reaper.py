@@ -18,7 +18,7 @@ import os
 import socket
 from urllib.parse import quote, urlencode
 
-from rompy.backends.docker_owner import LABEL_HOST, LABEL_REMOVE, LABEL_RUN_ID, host_id, is_orphan
+from rompy.backends.docker_owner import LABEL_HOST, LABEL_REGISTRY, LABEL_REMOVE, LABEL_RUN_ID, host_id, is_orphan, registry_id
 
 log = logging.getLogger("rompy.backends.docker")
 
@@ -54,8 +54,8 @@ def local_socket() -> str | None:
 def _socket_api(path: str):
     """list/kill/remove through the raw unix socket (no SDK import)."""
 
-    def list_containers(label: str) -> list[dict]:
-        query = urlencode({"all": "1", "filters": json.dumps({"label": [label]})})
+    def list_containers(labels: list[str]) -> list[dict]:
+        query = urlencode({"all": "1", "filters": json.dumps({"label": labels})})
         status, body = _http(path, "GET", f"/containers/json?{query}")
         return json.loads(body) if status == 200 else []
 
@@ -69,8 +69,8 @@ def _socket_api(path: str):
 
 
 def _sdk_api(client):
-    def list_containers(label: str) -> list[dict]:
-        return client.api.containers(all=True, filters={"label": label})
+    def list_containers(labels: list[str]) -> list[dict]:
+        return client.api.containers(all=True, filters={"label": labels})
 
     def ignore_missing(call):
         def wrapped(container_id: str) -> None:
@@ -103,7 +103,7 @@ def reap_orphans(client=None) -> list[str]:
     list_containers, kill, remove, close = api
     reaped: list[str] = []
     try:
-        for container in list_containers(f"{LABEL_HOST}={host_id()}"):
+        for container in list_containers([f"{LABEL_HOST}={host_id()}", f"{LABEL_REGISTRY}={registry_id()}"]):
             labels = container.get("Labels") or {}
             if not is_orphan(labels):
                 continue

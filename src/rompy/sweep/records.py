@@ -84,7 +84,7 @@ class ResultsFile:
 
     def append(self, line: dict[str, Any]) -> None:
         data = (json.dumps(line, default=str, separators=(",", ":")) + "\n").encode("utf-8")
-        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
         try:
             os.write(fd, data)
         finally:
