@@ -44,6 +44,30 @@ class _State:
         return max(self.exit_codes)
 
 
+_COMMAND_ID: list[str] = []
+
+
+def command_id() -> str:
+    """`<UTC time>-<6 hex>`, the same wherever it is asked for during one rompy command.
+
+    The default sweep directory is named by it (`${rompy.command_id:}` in conf/rompy.yaml),
+    so two sweeps started in the same second never share a directory or member run ids.
+    """
+    if not _COMMAND_ID:
+        from rompy.config import new_run_id
+
+        _COMMAND_ID.append(new_run_id())
+    return _COMMAND_ID[0]
+
+
+def register_resolvers() -> None:
+    """rompy's OmegaConf resolvers; idempotent, needed wherever rompy's config is resolved."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("rompy.command_id"):
+        OmegaConf.register_new_resolver("rompy.command_id", command_id, use_cache=True)
+
+
 def error(message: str) -> None:
     sys.stderr.write(f"rompy: error: {message}\n")
     sys.stderr.flush()
@@ -145,6 +169,9 @@ def _task(state: _State):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `rompy` and `python -m rompy`; exits with the documented code."""
+    # `python -m rompy` finds modules in the current folder (`type: "mypkg.post:MyPost"`); so does `rompy`.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     code = _cli(sys.argv[1:] if argv is None else argv, process_ends=True)
     # The process ends here. Interpreter shutdown runs full garbage collections over every object
     # still alive (~0.13 s after a dry run here) only to free memory the OS takes back anyway.
@@ -156,12 +183,58 @@ def main(argv: list[str] | None = None) -> int:
     sys.exit(code)
 
 
+def version_text() -> str:
+    """`rompy --version`: rompy's version, then what it runs on."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from rompy import __version__
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (f"rompy {__version__}\nHydra {installed('hydra-core')}, Pydantic {installed('pydantic')}, "
+            f"Python {platform.python_version()}")
+
+
+# Printed after Hydra's own script by `rompy -sc install=bash`. Bash completes the command word,
+# which for `python -m rompy` is the interpreter: this function completes rompy's part of such a
+# line; registering it for an interpreter is left to the user (docs/configuration.md).
+PYTHON_M_COMPLETION = r"""
+# `python -m rompy` too: complete -o nospace -o default -F rompy_python_m_completion python3
+rompy_python_m_completion()
+{
+    local words=($COMP_LINE)
+    if [ "${words[1]}" != "-m" ] || [ "${words[2]}" != "rompy" ] || (( COMP_CWORD < 3 )); then
+        return 0
+    fi
+    local head="${COMP_LINE%%rompy*}rompy"
+    local line="rompy${COMP_LINE:${#head}}"
+    local point=$(( COMP_POINT - ${#head} + 5 ))
+    local choices=$(COMP_POINT=$point COMP_LINE="$line" "${words[0]}" -m rompy -sc query=bash)
+    COMPREPLY=($( compgen -o nospace -o default -W "$choices" -- "${words[$COMP_CWORD]}" ))
+}
+"""
+
+
+def _installs_bash_completion(argv: list[str]) -> bool:
+    pairs = zip(argv, argv[1:])
+    return any(flag in ("-sc", "--shell-completion") and value == "install=bash" for flag, value in pairs) or \
+        "--shell-completion=install=bash" in argv
+
+
 def run_cli(argv: list[str]) -> int:
     """Run the CLI in-process and return its exit code; the interpreter is left as it was."""
     return _cli(argv, process_ends=False)
 
 
 def _cli(argv: list[str], process_ends: bool) -> int:
+    if "--version" in argv:
+        print(version_text())
+        return EXIT_OK
     if "--help" in argv or "-h" in argv:  # rompy's own help: groups, options, keys (rompy.help)
         from rompy.help import print_help
 
@@ -214,7 +287,7 @@ def _compose_and_run(argv: list[str], resume_collector) -> int:
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
-    from rompy.diagnostics import format_hydra_error
+    from rompy.diagnostics import config_file_problem, format_hydra_error
     from rompy.paths import CONFIG_NAME, CONFIG_PATH_VARIABLE, shipped_conf_dir
 
     for entry in filter(None, os.environ.get(CONFIG_PATH_VARIABLE, "").split(":")):
@@ -229,6 +302,8 @@ def _compose_and_run(argv: list[str], resume_collector) -> int:
         error(problem)
         return EXIT_USAGE
 
+    _COMMAND_ID.clear()  # a new id for each command, also when run_cli runs several in one process
+    register_resolvers()
     state = _State(resume_collector=resume_collector)
     # 1.3 defaults (no chdir) need version_base="1.3"; Hydra 1.4 deprecates the argument (a warning on
     # every run) and its defaults are those already. See docs/next-hydra.md.
@@ -243,16 +318,24 @@ def _compose_and_run(argv: list[str], resume_collector) -> int:
 
         if not try_single_run(argv, str(shipped_conf_dir()), CONFIG_NAME, _task(state)):
             app()
-    except (HydraException, OmegaConfBaseException) as exc:
-        error(format_hydra_error(exc))
-        return EXIT_USAGE
-    except ValueError as exc:  # Hydra raises plain ValueErrors for some bad overrides
+            if _installs_bash_completion(argv):
+                sys.stdout.write(PYTHON_M_COMPLETION)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:  # ValueError: some bad overrides
         error(format_hydra_error(exc, argv))
         return EXIT_USAGE
     except SystemExit as exc:  # argparse: --help, bad flags
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     except KeyboardInterrupt:
         return EXIT_SIGINT
+    except Exception as exc:  # a broken config file, or a launcher whose optional extra is missing
+        from rompy.errors import MissingExtra
+
+        missing = MissingExtra.of(exc, " ".join(a for a in argv if a.startswith("hydra/")) or "this command")
+        problem = str(missing) if missing else config_file_problem(exc, argv)
+        if problem is None:
+            raise
+        error(problem)
+        return EXIT_USAGE
     finally:
         COMPOSING = False
         sys.argv = saved_argv

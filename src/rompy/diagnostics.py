@@ -119,8 +119,32 @@ def format_validation_error(exc, data: Any, sources: Sources | None = None, pref
     return "; ".join(parts)
 
 
+def config_file_problem(exc: BaseException, argv: list[str] = ()) -> str | None:
+    """`file:line:column: problem` when composing stopped at a broken config file, else None."""
+    from rompy.config_files import find_unreadable, yaml_problem
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        problem = yaml_problem(exc)
+        if problem:
+            return problem
+        if isinstance(exc, UnicodeDecodeError) or "Invalid loaded object type" in str(exc):
+            from rompy.help import search_path  # the error does not name the file: find it
+
+            selected = [f"{a.split('=', 1)[0].lstrip('+~')}/{a.split('=', 1)[1]}.yaml" for a in argv if "=" in a]
+            return find_unreadable([folder for folder, _ in search_path(list(argv))],
+                                   not_utf8=isinstance(exc, UnicodeDecodeError), selected=selected) or (
+                f"a config file cannot be read: {exc}")
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
     """One line for a Hydra/OmegaConf composition or override error."""
+    problem = config_file_problem(exc, argv)
+    if problem:
+        return problem
     text = str(exc).strip()
     if "Config group override must be a string" in text:
         bad = [a for a in argv if a.split("=", 1)[0].lstrip("+~") in GROUPS and "=" in a]
@@ -132,13 +156,22 @@ def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
     missing = re.search(r"Could not find '([^']+)/([^']+)'", text)
     if missing:
         group, option = missing.groups()
+        if group == "hydra/launcher" and option in ("submitit_local", "submitit_slurm"):
+            from importlib.util import find_spec
+
+            from rompy.errors import MissingExtra
+
+            if find_spec("hydra_plugins.hydra_submitit_launcher") is None:
+                return str(MissingExtra(f"{group}={option}", "hydra_submitit_launcher"))
         options = re.findall(r"^\t(\S+)$", text, flags=re.M)
         valid = f"; choose one of: {', '.join(options)}" if options else ""
-        return f"{group}={option}: unknown option for config group '{group}'{valid}"
+        close = difflib.get_close_matches(option, options, n=1, cutoff=0.6)
+        hint = f"; did you mean '{group}={close[0]}'?" if close else ""
+        return f"{group}={option}: unknown option for config group '{group}'{valid}{hint}"
     override = re.search(r"Could not override '([^']+)'", text)
     if override and ("not in struct" in text or "To append" in text):
         key = override.group(1)
-        return f"{key}: unknown key{_key_hint(key)}"
+        return f"{key}: unknown key{_key_hint(key, argv)}"
     deletion = re.search(r"Could not delete '([^']*)'", text)
     if deletion:
         return (f"~{deletion.group(1)}: the deletion override matches nothing; name a key or group "
@@ -157,21 +190,44 @@ def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
     return _shorten(summary, 400) if summary else type(exc).__name__
 
 
-def _key_hint(key: str) -> str:
+def _key_hint(key: str, argv: list[str] = ()) -> str:
     from rompy.config import RunConfig
-    from rompy.registry import known_types, resolve
 
     head, _, rest = key.partition(".")
     if not rest:
         return suggestion(head, list(RunConfig.model_fields))
     if head in GROUPS and "." not in rest:
-        candidates: set[str] = set()
-        for name in known_types(head):
-            try:
-                candidates |= set(resolve(head, name).model_fields)
-            except Exception:
-                continue
+        candidates = _selected_fields(head, key, list(argv))
         if rest in candidates:
             return f" in the YAML of this {head} option; add it with '+{key}=...'"
         return suggestion(rest, sorted(candidates))
     return f" (append a new key with '+{key}=...')"
+
+
+def _selected_fields(group: str, key: str, argv: list[str]) -> set[str]:
+    """Keys of the config class the command line selects for `group` (all classes' if unknown).
+
+    Composes once more without the override of `key`, to learn the group's `type`: a user's
+    class gets its own keys in the hint, not the built-ins'.
+    """
+    from rompy.paths import CONFIG_NAME, shipped_conf_dir
+    from rompy.registry import known_types, resolve
+    from rompy.single_run import compose_or_none
+
+    rest = [arg for arg in argv if arg.split("=", 1)[0].lstrip("+~") != key]
+    cfg = compose_or_none(rest, str(shipped_conf_dir()), CONFIG_NAME) if argv else None
+    try:
+        from omegaconf import OmegaConf
+
+        type_name = OmegaConf.select(cfg, f"{group}.type") if cfg is not None else None
+        if isinstance(type_name, str):
+            return set(resolve(group, type_name).model_fields)
+    except Exception:  # noqa: BLE001 - fall back to every known class's keys
+        pass
+    candidates: set[str] = set()
+    for name in known_types(group):
+        try:
+            candidates |= set(resolve(group, name).model_fields)
+        except Exception:  # noqa: BLE001 - a broken plugin must not break a hint
+            continue
+    return candidates

@@ -84,6 +84,7 @@ class Option:
     source: str
     data: Any = None
     comment: str = ""
+    problem: str | None = None  # why the file cannot be read, e.g. 'conf/x.yaml:5:5: ...'
 
 
 @dataclass
@@ -150,18 +151,16 @@ def _header_comment(text: str) -> str:
     return (sentence[: end + 1] if end > 0 else sentence).rstrip(":")
 
 
-def _load(path: Path) -> tuple[Any, str]:
-    import yaml
+def _load(path: Path) -> tuple[Any, str, str | None]:
+    """(data, header comment, problem): the file read as Hydra reads it; problem if it is broken."""
+    from rompy.config_files import load
 
+    data, problem = load(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        comment = _header_comment(path.read_text(encoding="utf-8", errors="replace")) if not problem else ""
     except OSError:
-        return None, ""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        data = None
-    return data, _header_comment(text)
+        comment = ""
+    return data, comment, problem
 
 
 def scan_groups(folders: list[tuple[Path, str]]) -> dict[str, Group]:
@@ -176,8 +175,8 @@ def scan_groups(folders: list[tuple[Path, str]]) -> dict[str, Group]:
                 continue  # a primary config, not a group option
             group = groups.setdefault("/".join(rel.parts[:-1]), Group("/".join(rel.parts[:-1])))
             if path.stem not in group.options:
-                data, comment = _load(path)
-                group.options[path.stem] = Option(path.stem, path, label, data, comment)
+                data, comment, problem = _load(path)
+                group.options[path.stem] = Option(path.stem, path, label, data, comment, problem)
     return groups
 
 
@@ -186,10 +185,11 @@ def primary_config(folders: list[tuple[Path, str]], name: str) -> tuple[dict, di
     for folder, _ in folders:
         path = folder / f"{name}.yaml"
         if path.is_file():
-            data, _ = _load(path)
+            data, _, _ = _load(path)
             data = data if isinstance(data, dict) else {}
             defaults: dict[str, str] = {}
-            for entry in data.get("defaults") or []:
+            entries = data.get("defaults")
+            for entry in entries if isinstance(entries, list) else []:
                 if isinstance(entry, dict):
                     for key, value in entry.items():
                         defaults[str(key).replace("override ", "").strip()] = str(value)
@@ -278,10 +278,12 @@ def _config_class(kind: str, option: Option):
     """(class, problem): the config class an option's `type` names."""
     from rompy.registry import resolve
 
-    data = option.data if isinstance(option.data, dict) else {}
+    if option.data is not None and not isinstance(option.data, dict):
+        return None, f"the file holds a {type(option.data).__name__}, not a mapping of keys"
+    data = option.data or {}
     type_name = data.get("type")
     if not isinstance(type_name, str) or not type_name:
-        return None, "no 'type' key"
+        return None, "no 'type' key" if data else "the file is empty"
     try:
         return resolve(kind, type_name), ""
     except Exception as exc:  # noqa: BLE001 - a broken user option must not break --help
@@ -316,6 +318,9 @@ def _kind_section(kind: str, group: Group | None, default: str | None) -> list[s
     first_of_class: dict[type, Option] = {}
     for name in sorted(group.options):
         option = group.options[name]
+        if option.problem:
+            lines.append(_option_title(name, option, default, f"(broken: {option.problem})"))
+            continue
         cls, problem = _config_class(kind, option)
         if cls is None:
             lines.append(_option_title(name, option, default, f"(cannot describe: {problem})"))
@@ -347,7 +352,8 @@ def _plain_section(group: Group, default: str | None, builtin: dict[str, str]) -
         if option is None:
             lines.append(f"  {name}{' (default)' if name == default else ''}: {builtin[name]}")
         else:
-            lines.append(_option_title(name, option, default, option.comment))
+            summary = f"(broken: {option.problem})" if option.problem else option.comment
+            lines.append(_option_title(name, option, default, summary))
     return lines
 
 

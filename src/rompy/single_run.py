@@ -23,28 +23,13 @@ def try_single_run(argv: list[str], conf_dir: str, config_name: str, task: Calla
             or args.shell_completion or args.config_path is not None or args.experimental_rerun:
         return False
 
-    from hydra._internal.hydra import Hydra
-    from hydra._internal.utils import create_config_search_path
     from hydra.core.global_hydra import GlobalHydra
     from hydra.core.utils import run_job
-    from hydra.errors import SearchPathException
     from hydra.types import HydraContext, RunMode
     from omegaconf import open_dict, read_write
 
-    search_path = create_config_search_path(f"file://{conf_dir}")
-    if args.config_dir is not None:
-        from hydra.core.config_search_path import SearchPathQuery
-
-        abs_dir = os.path.abspath(args.config_dir)
-        if not os.path.isdir(abs_dir):
-            raise SearchPathException(f"Additional config directory '{abs_dir}' not found")
-        search_path.prepend(provider="command-line", path=f"file://{abs_dir}",
-                            anchor=SearchPathQuery(provider="schema"))
-    GlobalHydra.instance().clear()
-    app = Hydra.create_main_hydra2(task_name="rompy", config_search_path=search_path)
     try:
-        cfg = app.compose_config(config_name=args.config_name or config_name, overrides=list(args.overrides),
-                                 with_log_configuration=False, run_mode=RunMode.RUN)
+        app, cfg = _compose(args, conf_dir, config_name)
         if cfg.hydra.mode == RunMode.MULTIRUN or cfg.hydra.callbacks:
             return False
         with read_write(cfg.hydra), open_dict(cfg.hydra):
@@ -59,6 +44,44 @@ def try_single_run(argv: list[str], conf_dir: str, config_name: str, task: Calla
                 configure_logging=False)
         _ = ret.return_value  # re-raises what the task raised, as Hydra.run does
         return True
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _compose(args, conf_dir: str, config_name: str):
+    """(Hydra app, composed config) for parsed CLI arguments, composed once as `Hydra.run` would."""
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import SearchPathException
+    from hydra.types import RunMode
+
+    search_path = create_config_search_path(f"file://{conf_dir}")
+    if args.config_dir is not None:
+        from hydra.core.config_search_path import SearchPathQuery
+
+        abs_dir = os.path.abspath(args.config_dir)
+        if not os.path.isdir(abs_dir):
+            raise SearchPathException(f"Additional config directory '{abs_dir}' not found")
+        search_path.prepend(provider="command-line", path=f"file://{abs_dir}",
+                            anchor=SearchPathQuery(provider="schema"))
+    GlobalHydra.instance().clear()
+    app = Hydra.create_main_hydra2(task_name="rompy", config_search_path=search_path)
+    cfg = app.compose_config(config_name=args.config_name or config_name, overrides=list(args.overrides),
+                             with_log_configuration=False, run_mode=RunMode.RUN)
+    return app, cfg
+
+
+def compose_or_none(argv: list[str], conf_dir: str, config_name: str):
+    """The config `argv` composes to, or None if it does not compose (for error hints only)."""
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.global_hydra import GlobalHydra
+
+    try:
+        args, _ = get_args_parser().parse_known_args(argv)
+        return _compose(args, conf_dir, config_name)[1]
+    except Exception:  # noqa: BLE001 - a hint is best effort
+        return None
     finally:
         GlobalHydra.instance().clear()
 
