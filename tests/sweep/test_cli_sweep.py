@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -77,12 +78,17 @@ def test_systemexit_inside_a_member_is_a_failed_member(sweep):
     assert record["status"] == "failed"
 
 
-def test_config_error_in_one_member_fails_only_that_member(sweep):
-    proc = sweep.run("backend.command='true'", "backend.timeout=60,5,60")
-    assert proc.returncode == 1
-    members = sweep.by_member()
-    assert [members[i]["status"] for i in range(3)] == ["succeeded", "failed", "succeeded"]
-    assert members[1]["exit_code"] == 2 and "timeout" in members[1]["message"]
+def test_the_whole_sweep_is_validated_before_any_member_runs(sweep):
+    proc = sweep.run("backend.command='true'", "model.periods=5,6", "backend.timeout=60,5,two")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert lines == [  # one line per problem, naming the members that have it
+        "rompy: error: members 1, 4: backend.timeout = 5: Input should be greater than or equal to 60 "
+        "(set by override 'backend.timeout=5')",
+        "rompy: error: members 2, 5: backend.timeout = 'two': Input should be a valid integer, unable to parse "
+        "string as an integer (set by override 'backend.timeout=two')"], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not sweep.dir.exists() and not sweep.output.exists(), "nothing may run or be created"
 
 
 def test_fail_fast_stops_at_the_first_failure(sweep):
@@ -119,11 +125,14 @@ def test_resume_skips_succeeded_members_and_reruns_the_rest(sweep):
     assert {m["status"] for m in sweep.summary()["members"]} == {"skipped"}
 
 
-def test_rerun_without_resume_refuses_existing_run_dirs(sweep):
+def test_rerun_without_resume_refuses_existing_run_dirs_before_running(sweep):
     assert sweep.run("backend.command='true'", "+backend.env_vars.M=0,1").returncode == 0
+    before = sweep.summary()
     again = sweep.run("backend.command='true'", "+backend.env_vars.M=0,1")
-    assert again.returncode == 1
-    assert all("already exists" in m["message"] for m in sweep.summary()["members"])
+    assert again.returncode == 2
+    lines = again.stderr.splitlines()
+    assert len(lines) == 2 and all("already exists" in line and "sweep.resume=true" in line for line in lines)
+    assert sweep.summary() == before, "a refused sweep leaves the earlier results as they were"
 
 
 def test_committed_ensemble(sweep):
@@ -193,3 +202,57 @@ def test_member_timeout_is_reported_and_the_others_finish(sweep):
     assert "timeout" in members[0]["message"]
     assert time.monotonic() - t0 < 120
     assert list(sweep.summary()["counts"].items())[:3] == [("succeeded", 1), ("failed", 1), ("timed_out", 1)]
+
+
+def test_two_sweeps_started_together_never_share_a_directory(tmp_path):
+    from tests.conftest import rompy_cmd
+
+    argv = rompy_cmd("-m", "model.depths=[10],[20],[30]", "backend.command='sleep 1'", "sweep.progress=off")
+    procs = [subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    dry = subprocess.run([*argv, "dry_run=true"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], outputs
+    assert dry.returncode == 0 and "nothing was created" in dry.stdout
+    sweep_dirs = sorted((tmp_path / "output" / "sweeps").iterdir())
+    assert len(sweep_dirs) == 3, "one directory per sweep; the dry run creates none"
+    run_ids = set()
+    for sweep_dir in sweep_dirs:
+        summary = json.loads((sweep_dir / "summary.json").read_text())
+        lines = [json.loads(x) for x in (sweep_dir / "results.jsonl").read_text().splitlines()]
+        assert summary["counts"]["succeeded"] == 3 and len(lines) == 3
+        assert {line["sweep_id"] for line in lines} == {summary["sweep_id"]}
+        run_ids |= {line["run_id"] for line in lines}
+    assert len(run_ids) == 9
+    run_dirs = [p for p in (tmp_path / "output").iterdir() if p.name != "sweeps"]
+    assert len(run_dirs) == 9
+
+
+def test_a_second_sweep_into_a_busy_sweep_dir_is_refused(sweep):
+    first = sweep.popen("backend.command='sleep 5'", "+backend.env_vars.M=1,2")
+    with kill_on_exit(first):
+        deadline = time.monotonic() + 60
+        while not list(sweep.output.glob("*/rompy-result.json")) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = sweep.run("backend.command='true'", "+backend.env_vars.M=3,4")
+        assert second.returncode == 2, second.stderr
+        (line,) = second.stderr.splitlines()
+        assert "hydra.sweep.dir" in line and "in use by a sweep that is still running" in line
+        assert f"pid {first.pid}" in line
+        assert first.wait(timeout=120) == 0
+    lines = sweep.lines()
+    assert sorted(line["overrides"][-1] for line in lines) == ["+backend.env_vars.M=1", "+backend.env_vars.M=2"]
+    assert sweep.summary()["counts"]["succeeded"] == 2
+    resumed = sweep.run("backend.command='sleep 5'", "+backend.env_vars.M=1,2", "sweep.resume=true")
+    assert resumed.returncode == 0, "the lock ends with the sweep that held it"
+
+
+def test_a_dry_run_sweep_previews_the_members_and_creates_nothing(sweep):
+    proc = sweep.run("model.depths=[10],[20]", "backend.command='true'", "dry_run=true")
+    assert proc.returncode == 0, proc.stderr
+    assert not sweep.dir.exists() and not sweep.output.exists()
+    rows = [line.split() for line in proc.stdout.splitlines() if line[:1].isdigit()]
+    previewed = {row[1] for row in rows}
+    real = sweep.run("model.depths=[10],[20]", "backend.command='true'")
+    assert real.returncode == 0, real.stderr
+    assert {line["run_id"] for line in sweep.lines()} == previewed, "the preview shows the run ids the sweep uses"

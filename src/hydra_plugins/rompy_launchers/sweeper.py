@@ -44,11 +44,12 @@ class RompySweeper(Sweeper):
         from rompy.sweep.runner import run_sweep
 
         members = member_overrides(self.hydra_context.config_loader, self.params, list(arguments))
-        if isinstance(self.launcher, RompyLauncher):
-            executor = self.launcher.executor()
-        else:
-            executor = HydraLauncherExecutor(self.launcher)
         try:
+            if isinstance(self.launcher, RompyLauncher):
+                executor = self.launcher.executor()
+            else:
+                choice = self.config.hydra.runtime.choices.get("hydra/launcher")
+                executor = HydraLauncherExecutor(self.launcher, choice)
             return run_sweep(hydra_context=self.hydra_context, task_function=self.task_function,
                              master=self.config, member_overrides=members, executor=executor)
         except RompyError as exc:

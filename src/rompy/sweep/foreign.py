@@ -14,10 +14,29 @@ from rompy.sweep.member import result_from_task_return
 from rompy.sweep.records import MemberResult
 
 
+#: What other launchers import only when they launch, so that a missing extra is found before the sweep starts.
+LAUNCHER_NEEDS = {"hydra_plugins.hydra_submitit_launcher": "submitit"}
+
+
 class HydraLauncherExecutor:
-    def __init__(self, launcher):
+    def __init__(self, launcher, choice: str | None = None):
         self.launcher = launcher
         self.name = type(launcher).__name__
+        self.choice = choice or self.name  # as selected: hydra/launcher=<choice>
+
+    def preflight(self) -> None:
+        """MissingExtra now, not after the sweep directory exists, if the launcher's packages are absent."""
+        import importlib
+
+        from rompy.errors import MissingExtra
+
+        module = type(self.launcher).__module__
+        for prefix, needed in LAUNCHER_NEEDS.items():
+            if module.startswith(prefix):
+                try:
+                    importlib.import_module(needed)
+                except ImportError as exc:
+                    raise (MissingExtra.of(exc, f"hydra/launcher={self.choice}") or exc) from None
 
     def execute(self, jobs, ctx) -> None:
         from hydra.core.utils import JobStatus

@@ -39,7 +39,7 @@ class RompyLauncher(Launcher):
             first_number=initial_job_idx,
         )
         returns = []
-        for member in summary["members"]:
+        for member in (summary or {}).get("members", []):
             ret = JobReturn(overrides=member["overrides"], status=JobStatus.COMPLETED)
             ret.return_value = member
             returns.append(ret)

@@ -35,9 +35,13 @@ def override_key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
+#: Keys that say how to run a sweep, not what its members compute: left out of member keys and run ids.
+HOW_KEYS = ("hydra", "sweep", "dry_run")
+
+
 def is_identity_override(override: str) -> bool:
     key = override_key(override)
-    return not (key == "hydra" or key.startswith(("hydra.", "hydra/", "sweep.")) or key == "sweep")
+    return not any(key == how or key.startswith((how + ".", how + "/")) for how in HOW_KEYS)
 
 
 def identity(overrides: list[str]) -> list[str]:

@@ -129,3 +129,14 @@ def table(members: list[dict[str, Any]], counts: dict[str, int], sweep_dir: str)
     totals = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
     lines.append(f"{len(members)} members: {totals or 'none'} | results in {sweep_dir}")
     return "\n".join(lines) + "\n"
+
+
+def preview(jobs, sweep_dir: str) -> str:
+    """What a dry-run sweep prints: every member with the run id the real sweep will use."""
+    header = ("#", "run id", "overrides")
+    body = [(str(job.number), job.run_id, job.label) for job in jobs]
+    widths = [max(len(row[i]) for row in [header, *body]) for i in range(2)]
+    lines = ["  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2]]).rstrip()
+             for row in [header, *body]]
+    lines.append(f"dry run: {len(jobs)} members valid; the sweep would write to {sweep_dir}; nothing was created")
+    return "\n".join(lines) + "\n"

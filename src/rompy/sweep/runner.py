@@ -9,12 +9,16 @@ once, so it is the same with every launcher.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rompy.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, Interrupted
+from rompy.paths import creatable_problem
 from rompy.sweep.plan import MemberJob, plan_members, sweep_id_from
 from rompy.sweep.records import (
     FAILED_STATUSES,
@@ -113,16 +117,86 @@ def load_settings(master):
         raise ConfigError(f"sweep.{where}: {first['msg']}") from None
 
 
+def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool) -> tuple[list[str], set[bool]]:
+    """Compose and validate every member before any runs: (problem lines, the members' dry_run values).
+
+    A long ensemble must not fail member 700 hours in on a typo the first member could have
+    shown. Each member is composed, validated and dropped (composing it again to run costs
+    little and keeps memory flat for large sweeps); its run directory is noted. Members with
+    the same problem share one line.
+    """
+    from rompy.cli import validate
+    from rompy.diagnostics import format_hydra_error
+    from rompy.errors import RompyError
+    from rompy.hydra_job import hydra_job
+    from rompy.sweep.member import expected_run_dir
+
+    by_problem: dict[str, list[MemberJob]] = {}
+    dry_runs: set[bool] = set()
+    output_dirs: dict[str, list[int]] = {}
+    for job in jobs:
+        try:
+            member = ctx.composer.compose(job.launch_overrides, job.number, f"{ctx.sweep_id}_{job.number}")
+        except Exception as exc:  # noqa: BLE001 - any composition error is this member's, in one line
+            by_problem.setdefault(format_hydra_error(exc, job.launch_overrides), []).append(job)
+            continue
+        job.run_dir = expected_run_dir(member.task_cfg)
+        try:
+            member.activate()
+            with hydra_job(member.hydra_cfg):
+                config, _ = validate(member.task_cfg)
+        except RompyError as exc:
+            by_problem.setdefault(str(exc), []).append(job)
+            continue
+        dry_runs.add(config.dry_run)
+        if (not config.dry_run and not resume and not config.delete_existing and job.run_dir
+                and os.path.lexists(job.run_dir)):
+            by_problem.setdefault(f"run directory {job.run_dir} already exists; set sweep.resume=true to run only "
+                                  "what did not succeed there, or choose another hydra.sweep.dir or run_id",
+                                  []).append(job)
+        else:
+            output_dirs.setdefault(config.output_dir, []).append(job.number)
+    problems = [f"{_members_label(bad, len(jobs))}: {problem}" for problem, bad in by_problem.items()]
+    for output_dir, numbers in output_dirs.items():  # one line per folder, not per member
+        problem = creatable_problem(output_dir)
+        if problem:
+            whose = "every member" if len(numbers) == len(jobs) else f"members {_numbers(numbers)}"
+            problems.append(f"output_dir of {whose}: {problem}")
+    if len(dry_runs) > 1:
+        problems.append("dry_run: the members disagree (true for some, false for others); "
+                        "set it once for the whole sweep")
+    return problems, dry_runs
+
+
+def _members_label(bad: list[MemberJob], total: int) -> str:
+    if len(bad) == 1:
+        return f"member {bad[0].number} ({bad[0].label})"
+    if len(bad) == total:
+        return f"every member ({total})"
+    return f"members {_numbers([job.number for job in bad])}"
+
+
+def _numbers(numbers: list[int]) -> str:
+    """`0-3, 7, 9-10`: member numbers as ranges."""
+    spans: list[list[int]] = []
+    for number in sorted(numbers):
+        if spans and number == spans[-1][1] + 1:
+            spans[-1][1] = number
+        else:
+            spans.append([number, number])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
 def run_sweep(*, hydra_context, task_function, master, member_overrides: list[list[str]],
-              executor, first_number: int = 0) -> dict[str, Any]:
-    """Run a whole sweep; returns the summary (also written to summary.json)."""
+              executor, first_number: int = 0) -> dict[str, Any] | None:
+    """Run a whole sweep; returns the summary (also written to summary.json), None if nothing ran."""
     from omegaconf import OmegaConf
 
     from rompy import logs
     from rompy.results import utcnow
     from rompy.signals import interruptible
     from rompy.sweep import outcome
-    from rompy.sweep.report import Progress, table
+    from rompy.sweep.report import Progress, preview, table
     from rompy.sweep.resume import earlier_success, latest_by_key
 
     t0, started_at = time.monotonic(), utcnow()
@@ -132,8 +206,6 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         logs.configure("INFO")
     settings = load_settings(master)
     sweep_dir = Path(str(master.hydra.sweep.dir))
-    sweep_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(master, sweep_dir / "multirun.yaml")
     sweep_id = sweep_id_from(OmegaConf.select(master, "run_id", default=None), str(sweep_dir))
     jobs = plan_members(member_overrides, sweep_id, first_number, replace_run_dirs=settings.resume)
     results = ResultsFile(sweep_dir)
@@ -143,62 +215,82 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
                        settings=settings, results=results, progress=progress,
                        launcher=getattr(executor, "name", type(executor).__name__), sweep_id=sweep_id)
 
-    todo = jobs
-    if settings.resume:
-        latest = latest_by_key(results.read())
-        todo = []
-        skipped = 0
+    preflight = getattr(executor, "preflight", None)
+    if preflight is not None:
+        preflight()
+    problems, dry_runs = check_members(ctx, jobs, settings.resume)
+    problem = creatable_problem(sweep_dir)
+    if problem and not any(line.endswith(problem.rsplit(": ", 1)[-1]) for line in problems):
+        problems.append(f"hydra.sweep.dir: {problem}")  # unless an output_dir line said it already
+    if problems:
+        for line in problems:
+            sys.stderr.write(f"rompy: error: {line}\n")
+        outcome.set_exit_code(EXIT_USAGE)
+        return None
+    if dry_runs == {True}:
+        sys.stdout.write(preview(jobs, str(sweep_dir)))
+        sys.stdout.flush()
+        outcome.set_exit_code(EXIT_OK)
+        return None
+
+    with claim_sweep_dir(sweep_dir):
+        OmegaConf.save(master, sweep_dir / "multirun.yaml")
+        todo = jobs
+        if settings.resume:
+            latest = latest_by_key(results.read())
+            todo = []
+            skipped = 0
+            for job in jobs:
+                previous = earlier_success(latest.get(job.key))
+                if previous is None:
+                    todo.append(job)
+                    continue
+                skipped += 1
+                result = MemberResult("skipped", previous.get("exit_code", 0),
+                                      "succeeded in an earlier run of this sweep", run_dir=previous.get("run_dir"))
+                ctx.finished(job, result, was_running=False, previous=previous)
+            progress.skip(skipped)
+        log.debug("sweep %s: %d members, %d to run, launcher %s", sweep_id, len(jobs), len(todo), ctx.launcher)
+
+        try:
+            with interruptible():
+                executor.execute(todo, ctx)
+        except Interrupted as exc:
+            ctx.interrupt(exc.exit_code)
+        except KeyboardInterrupt:
+            ctx.interrupt(130)
+        finally:
+            progress.close()
+
+        members = []
         for job in jobs:
-            previous = earlier_success(latest.get(job.key))
-            if previous is None:
-                todo.append(job)
-                continue
-            skipped += 1
-            result = MemberResult("skipped", previous.get("exit_code", 0),
-                                  "succeeded in an earlier run of this sweep", run_dir=previous.get("run_dir"))
-            ctx.finished(job, result, was_running=False, previous=previous)
-        progress.skip(skipped)
-    log.debug("sweep %s: %d members, %d to run, launcher %s", sweep_id, len(jobs), len(todo), ctx.launcher)
-
-    try:
-        with interruptible():
-            executor.execute(todo, ctx)
-    except Interrupted as exc:
-        ctx.interrupt(exc.exit_code)
-    except KeyboardInterrupt:
-        ctx.interrupt(130)
-    finally:
-        progress.close()
-
-    members = []
-    for job in jobs:
-        line = ctx.lines.get(job.number)
-        if line is None:
-            line = {"member": job.number, "key": job.key, "run_id": job.run_id, "overrides": job.overrides,
-                    "status": "not_run", "exit_code": None, "run_dir": None}
-        members.append(line)
-    counts = counts_of(members)
-    if ctx.interrupt_code is not None:
-        code = ctx.interrupt_code
-    elif any(m["status"] in (*FAILED_STATUSES, "not_run") for m in members):
-        code = EXIT_RUN_FAILED
-    else:
-        code = EXIT_OK
-    finished_at = utcnow()
-    summary = {
-        "sweep_id": sweep_id,
-        "sweep_dir": str(sweep_dir.resolve()),
-        "launcher": ctx.launcher,
-        "started_at": started_at.isoformat(),
-        "finished_at": finished_at.isoformat(),
-        "duration_s": round(time.monotonic() - t0, 6),
-        "total": len(members),
-        "counts": counts,
-        "exit_code": code,
-        "stopped": ctx.stop_reason,
-        "members": members,
-    }
-    write_summary(sweep_dir, summary)
+            line = ctx.lines.get(job.number)
+            if line is None:
+                line = {"member": job.number, "key": job.key, "run_id": job.run_id, "overrides": job.overrides,
+                        "status": "not_run", "exit_code": None, "run_dir": None}
+            members.append(line)
+        counts = counts_of(members)
+        if ctx.interrupt_code is not None:
+            code = ctx.interrupt_code
+        elif any(m["status"] in (*FAILED_STATUSES, "not_run") for m in members):
+            code = EXIT_RUN_FAILED
+        else:
+            code = EXIT_OK
+        finished_at = utcnow()
+        summary = {
+            "sweep_id": sweep_id,
+            "sweep_dir": str(sweep_dir.resolve()),
+            "launcher": ctx.launcher,
+            "started_at": started_at.isoformat(),
+            "finished_at": finished_at.isoformat(),
+            "duration_s": round(time.monotonic() - t0, 6),
+            "total": len(members),
+            "counts": counts,
+            "exit_code": code,
+            "stopped": ctx.stop_reason,
+            "members": members,
+        }
+        write_summary(sweep_dir, summary)
     try:
         sys.stdout.write(table(members, {k: v for k, v in counts.items() if v}, str(sweep_dir)))
         sys.stdout.flush()
@@ -206,3 +298,40 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         pass
     outcome.set_exit_code(code)
     return summary
+
+
+LOCK_NAME = ".rompy-sweep.lock"
+
+
+@contextmanager
+def claim_sweep_dir(sweep_dir: Path):
+    """Create the sweep directory and hold it for this sweep: a second sweep into it is refused.
+
+    An exclusive `flock` on a file inside it, held while the sweep runs (forked workers hold
+    it too, so it outlives a killed sweep only as long as its members do). The lock file
+    names the holder for the refusal message.
+    """
+    import fcntl
+
+    from rompy.errors import ConfigError
+
+    problem = creatable_problem(sweep_dir)
+    if problem:
+        raise ConfigError(f"hydra.sweep.dir: {problem}")
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(sweep_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise ConfigError(f"hydra.sweep.dir: cannot create {sweep_dir}: {exc.strerror or exc}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another rompy"
+            raise ConfigError(f"hydra.sweep.dir: {sweep_dir} is in use by a sweep that is still running "
+                              f"({holder}); wait for it to end, or choose another hydra.sweep.dir") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
