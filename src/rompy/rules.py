@@ -18,26 +18,39 @@ _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
 _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-_IMAGE_RE = re.compile(
-    rf"^(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)"
-    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$"
+_DOMAIN_RE = re.compile(rf"^{_DOMAIN}$")
+_NAME_RE = re.compile(
+    rf"^(?P<path>{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*)(?::(?P<tag>{_TAG}))?(?:@(?P<digest>{_DIGEST}))?$"
 )
 _SHA256_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
+def _is_registry_host(component: str) -> bool:
+    """The Docker engine's rule: a first component is a registry host only if it has '.' or ':' or is 'localhost'."""
+    return "." in component or ":" in component or component == "localhost"
+
+
 def check_image_reference(value: str) -> str:
-    """Accept `name[:tag][@digest]` with an optional `host[:port]/` prefix."""
-    match = _IMAGE_RE.match(value)
-    if not match or len(match.group("path")) > 255:
+    """Accept what the Docker engine accepts: `[host[:port]/]name[:tag][@digest]`."""
+    example = "e.g. 'python:3.12-slim' or 'registry.example.com:5000/team/model:1.2'"
+    first, slash, rest = value.partition("/")
+    host = first if slash and _is_registry_host(first) else None
+    repository = (rest if host else value).split(":", 1)[0].split("@", 1)[0]
+    if repository != repository.lower():
+        where = "" if host or not slash else (f"; {first!r} is not read as a registry host (that needs a '.' "
+                                              "or ':' in it, or 'localhost')")
+        raise ValueError(f"not a valid image reference: the repository name {repository!r} must be lowercase, as the "
+                         f"Docker engine requires{where}; "
+                         + example)
+    match = _NAME_RE.match(rest if host else value)
+    if not match or len(match.group("path")) > 255 or (host is not None and not _DOMAIN_RE.match(host)):
         raise ValueError(
             "not a valid image reference; expected [host[:port]/]name[:tag][@sha256:<64 hex>] "
-            "with lowercase name components, e.g. 'python:3.12-slim'"
+            f"with lowercase name components, {example}"
         )
     digest = match.group("digest")
     if digest and digest.startswith("sha256:") and not _SHA256_RE.match(digest):
         raise ValueError("a sha256 digest must be 'sha256:' followed by 64 lowercase hex digits")
-    # A first component without '.' or ':' (and not 'localhost') is a path, not a host;
-    # the regex already allows that reading, so nothing more to check.
     return value
 
 

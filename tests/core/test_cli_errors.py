@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from tests.conftest import run_rompy
@@ -22,6 +24,12 @@ CASES = [
     (["backend.command=(unbalanced"], 2, ["backend.command"]),
     (["log_level=chatty"], 2, ["log_level", "'DEBUG'"]),
     (["bogus_root_key=1"], 2, ["bogus_root_key", "unknown key"]),
+    (["backend=dokcer"], 2, ["backend=dokcer", "did you mean 'backend=docker'?", "choose one of"]),
+    (["backend.command=true"], 2, ["backend.command", "not a boolean", "quote it: backend.command='true'"]),
+    (["backend.command=3"], 2, ["backend.command", "not a number", "backend.command='3'"]),
+    (["backend=docker", "backend.image=UPPER/case", "dry_run=true"], 2,
+     ["backend.image", "'UPPER/case' must be lowercase", "'UPPER' is not read as a registry host"]),
+    (["backend=docker", "backend.image=localhost:5000/Model", "dry_run=true"], 2, ["'Model' must be lowercase"]),
 ]
 
 
@@ -113,3 +121,95 @@ def test_unquoted_comma_is_refused_in_a_single_run(workdir):
     proc = run_rompy("backend.command=echo a,b", cwd=workdir)
     assert proc.returncode == 2
     assert "-m" in proc.stderr or "sweep" in proc.stderr or "comma" in proc.stderr.lower()
+
+
+USER_CLASSES = textwrap.dedent("""
+    from pydantic import Field
+    from rompy.modelconfig import ModelConfig
+    from rompy.postprocess.base import PostprocessorConfig
+
+    class Wave(ModelConfig):
+        type: str = "mypkg.models:Wave"
+        amplitude: float = Field(1.0, description="Wave amplitude in metres.")
+        steps: int = Field(3, description="Not listed in the YAML option.")
+
+        def render_input(self, context):
+            return f"amplitude={self.amplitude}\\n"
+
+        def command(self):
+            return "cat INPUT"
+
+    class Post(PostprocessorConfig):
+        type: str = "mypkg.models:Post"
+        threshold: float = 1.0
+
+        def process(self, model_run, **kwargs):
+            return {"success": True}
+""")
+
+
+@pytest.fixture
+def user_classes(workdir):
+    (workdir / "mypkg").mkdir()
+    (workdir / "mypkg" / "__init__.py").write_text("")
+    (workdir / "mypkg" / "models.py").write_text(USER_CLASSES)
+    for group, text in (("model", 'type: "mypkg.models:Wave"\namplitude: 2.0\n'),
+                        ("postprocessor", 'type: "mypkg.models:Post"\nthreshold: 2.0\n')):
+        (workdir / "conf" / group).mkdir(parents=True)
+        (workdir / "conf" / group / "mine.yaml").write_text(text)
+    return workdir
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    (["model.amplitde=3"], "model.amplitde: unknown key; did you mean 'amplitude'?"),
+    (["model.steps=5"], "model.steps: unknown key in the YAML of this model option; add it with '+model.steps=...'"),
+    (["postprocessor=mine", "postprocessor.treshold=3"], "postprocessor.treshold: unknown key; did you mean 'threshold'?"),
+    (["+model.amplitde=3"], "model.amplitde: unknown key; did you mean 'amplitude'?"),
+], ids=["misspelt key", "key missing from the YAML", "postprocessor key", "appended key"])
+def test_errors_about_a_users_class_name_its_own_fields(user_classes, overrides, expected):
+    proc = run_rompy("model=mine", *overrides, "dry_run=true", cwd=user_classes)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"rompy: error: {expected}"), line
+
+
+def test_version_names_rompy_and_what_it_runs_on(workdir):
+    from importlib.metadata import version
+
+    import rompy
+
+    proc = run_rompy("--version", cwd=workdir)
+    assert proc.returncode == 0
+    first, second = proc.stdout.splitlines()
+    assert first == f"rompy {rompy.__version__}"
+    assert f"Hydra {version('hydra-core')}" in second and f"Pydantic {version('pydantic')}" in second
+
+
+# Imports of the slurm extra's packages fail, as in an install without `rompy-hydra[slurm]`.
+WITHOUT_SLURM_EXTRA = textwrap.dedent("""
+    import sys
+
+    class _NotInstalled:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "submitit" or name.startswith("hydra_plugins.hydra_submitit_launcher"):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, _NotInstalled())
+""")
+
+
+@pytest.mark.parametrize("argv", [
+    ["backend=slurm", "dry_run=true"],
+    ["-m", "hydra/launcher=slurm", "model.g=9,10"],
+    ["-m", "hydra/launcher=submitit_slurm", "model.g=9,10"],
+    ["-m", "hydra/launcher=submitit_local", "model.g=9,10"],
+], ids=lambda argv: " ".join(argv))
+def test_a_missing_optional_extra_is_a_usage_error(workdir, argv):
+    (workdir / "blocker").mkdir()
+    (workdir / "blocker" / "sitecustomize.py").write_text(WITHOUT_SLURM_EXTRA)
+    proc = run_rompy(*argv, cwd=workdir, env={"PYTHONPATH": str(workdir / "blocker")})
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert "needs submitit, which is not installed: pip install 'rompy-hydra[slurm]'" in line
+    assert not (workdir / "output").exists()

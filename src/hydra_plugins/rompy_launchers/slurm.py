@@ -33,11 +33,10 @@ class RompySlurmLauncher(RompyLauncher, BaseSubmititLauncher):
         try:
             import submitit  # noqa: F401
         except ImportError as exc:
-            from rompy.errors import ConfigError
+            from rompy.errors import MissingExtra
 
-            raise ConfigError(
-                "hydra/launcher=slurm needs submitit: pip install 'rompy-hydra[slurm]'"
-            ) from exc
+            raise (MissingExtra.of(exc, "hydra/launcher=slurm")
+                   or MissingExtra("hydra/launcher=slurm", "submitit")) from None
         from rompy.sweep.slurm import SlurmExecutor
 
         return SlurmExecutor(self.params)

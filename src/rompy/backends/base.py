@@ -84,6 +84,16 @@ class BackendConfig(PluggableConfig):
         super().__init_subclass__(**kwargs)
         cls.is_kind_base = False
 
+    @field_validator("command", "executable", "mpiexec", mode="before")
+    @classmethod
+    def _command_is_text(cls, value, info):
+        """`backend.command=true` reaches us as a boolean (YAML reads `true`, `3`, `1.5` as values)."""
+        if isinstance(value, (bool, int, float)):
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            kind = "a boolean" if isinstance(value, bool) else "a number"
+            raise ValueError(f"a command is text, not {kind}; quote it: backend.{info.field_name}='{text}'")
+        return value
+
     @field_validator("command")
     @classmethod
     def _command_not_empty(cls, value):

@@ -228,8 +228,10 @@ class SlurmConfig(BackendConfig):
         super().preflight()
         try:
             import submitit  # noqa: F401
-        except ImportError:
-            raise PreflightError("backend=slurm needs submitit: pip install 'rompy-hydra[slurm]'") from None
+        except ImportError as exc:
+            from rompy.errors import MissingExtra
+
+            raise (MissingExtra.of(exc, "backend=slurm") or MissingExtra("backend=slurm", "submitit")) from None
         missing = [tool for tool in ("sbatch", "squeue", "sacct", "scancel", "sinfo") if shutil.which(tool) is None]
         if missing:
             raise PreflightError(f"backend=slurm: {', '.join(missing)} not found on PATH; "
