@@ -43,14 +43,27 @@ def test_record_is_always_complete_json_while_a_run_progresses(workdir):
 
 
 @pytest.fixture
-def tiny_disk(tmp_path):
-    if os.geteuid() != 0:
-        pytest.fail("the full-disk test mounts a tmpfs and needs root (CI runs as root)")
-    mount = tmp_path / "tiny"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128k", "tmpfs", str(mount)], check=True)
+def tmpfs(tmp_path):
+    """mount(name, options) -> a fresh tmpfs folder; unmounted after the test. Needs root (CI runs as root)."""
+    mounts = []
+
+    def mount(name: str, options: str):
+        if os.geteuid() != 0:
+            pytest.fail("this test mounts a tmpfs and needs root (CI runs as root)")
+        folder = tmp_path / name
+        folder.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], check=True)
+        mounts.append(folder)
+        return folder
+
     yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    for folder in mounts:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+@pytest.fixture
+def tiny_disk(tmpfs):
+    return tmpfs("tiny", "size=128k")
 
 
 def test_full_disk_during_the_run(workdir, tiny_disk, figures):
@@ -75,15 +88,9 @@ def test_full_disk_while_staging(workdir, tiny_disk):
 
 
 @pytest.fixture
-def read_only_dir(tmp_path):
+def read_only_dir(tmpfs):
     """A read-only filesystem: refused even to root, as a colleague's folder is refused to a user."""
-    if os.geteuid() != 0:
-        pytest.fail("mounting a read-only tmpfs needs root (CI runs as root)")
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    return tmpfs("ro", "ro,size=64k")
 
 
 UNWRITABLE = ["read-only filesystem", "below a file"]
