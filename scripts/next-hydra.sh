@@ -56,10 +56,9 @@ echo "next-hydra.sh: $versions installed in $(( $(date +%s) - started )) s"
 # tests of tests/ux (not the doc blocks, which run whole commands on the pinned Hydra).
 # Known differences on 1.4 are deselected here and explained in docs/next-hydra.md.
 KNOWN_DIFFERENCES=(
-    "tests/sweep/test_compose.py::test_fast_equals_full[+ensemble=demo model.depths=[5]]"
+    "tests/unit/test_sweep_compose.py::test_fast_equals_full[+ensemble=demo model.depths=[5]]"
 )
-suites=(tests/core tests/ux --ignore=tests/ux/test_docs_run.py)
-if [[ -d tests/sweep ]]; then suites+=(tests/sweep); fi
+suites=(tests/unit tests/core tests/ux tests/sweep --ignore=tests/ux/test_docs_run.py)
 deselect=()
 for node in "${KNOWN_DIFFERENCES[@]}"; do
     deselect+=(--deselect "$node")

@@ -1,81 +1,17 @@
-"""Shared test helpers: run the real CLI in a subprocess or in-process."""
+"""Fixtures every test can use: an own active-run registry, an empty working folder, figures for
+docs/reliability.md, the real services of the integration tier (Docker engine, SLURM cluster) and
+the fakes of the fast tier. Helpers that are not fixtures live in tests/helpers/."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from contextlib import contextmanager
+import shutil
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def rompy_cmd(*args: str) -> list[str]:
-    """The argv of `python -m rompy ARGS` with this interpreter."""
-    return [sys.executable, "-m", "rompy", *args]
-
-
-def run_rompy(*args: str, cwd: Path, env: dict | None = None, timeout: float = 300,
-              **popen) -> subprocess.CompletedProcess:
-    """Run `python -m rompy ARGS` as a real process and capture its output (extra keywords go to subprocess)."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        rompy_cmd(*args), cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout, **popen
-    )
-
-
-def read_record(run_dir: Path) -> dict:
-    """The run record (rompy-result.json) of `run_dir`."""
-    return json.loads((Path(run_dir) / "rompy-result.json").read_text())
-
-
-@contextmanager
-def kill_on_exit(proc: subprocess.Popen):
-    """Yield `proc`; kill it on the way out if it still runs (say, after a failed assertion)."""
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-
-
-# -- local model processes, found by the marker they are renamed to (`exec -a MARKER`) ----
-def processes_with_marker(marker: str) -> list[int]:
-    """Pids of the live (not zombie) processes whose command line contains `marker`."""
-    pids = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as fh:
-                cmd = fh.read()
-            with open(f"/proc/{pid}/stat", "rb") as fh:
-                state = fh.read().rsplit(b")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmd and state != b"Z":
-            pids.append(int(pid))
-    return pids
-
-
-def model_with_daemon(marker: str) -> str:
-    """A bash model that leaves a setsid daemon `MARKER-daemon`, prints `started` and sleeps as `MARKER`."""
-    return (f"#!/bin/bash\n(setsid bash -c 'exec -a {marker}-daemon sleep 300' &)\n"
-            f"echo started\nexec -a {marker} sleep 300\n")
-
-
-def start_local_run(workdir: Path, run_id: str, script: str, script_name: str = "model.sh",
-                    env: dict | None = None, stderr=subprocess.PIPE) -> subprocess.Popen:
-    """Start rompy in the background on the bash model `script` (at WORKDIR/SCRIPT_NAME) and wait for `started`."""
-    path = workdir / script_name
-    path.write_text(script)
-    path.chmod(0o755)
-    proc = subprocess.Popen(rompy_cmd(f"run_id={run_id}", f"backend.command='{path}'"), cwd=workdir, env=env,
-                            stdout=subprocess.PIPE, stderr=stderr, text=True)
-    assert proc.stdout.readline().strip() == "started"
-    return proc
+from tests.helpers.cli import BIN, REPO
+from tests.helpers.services import machine_lock, start_service
 
 
 @pytest.fixture(autouse=True)
@@ -86,6 +22,14 @@ def own_active_run_registry(tmp_path_factory, monkeypatch):
     per test, tests running side by side never clean up what another test is inspecting.
     """
     monkeypatch.setenv("ROMPY_STATE_DIR", str(tmp_path_factory.mktemp("rompy-state")))
+
+
+@pytest.fixture(scope="session")
+def rompy_script() -> Path:
+    """The console script pip installed beside this interpreter (not a pyenv shim)."""
+    script = BIN / "rompy"
+    assert script.is_file(), f"no rompy console script at {script}: install with pip install -e ."
+    return script
 
 
 @pytest.fixture
@@ -114,3 +58,59 @@ class Figures:
 @pytest.fixture
 def figures(request):
     return Figures(request.node.nodeid)
+
+
+# -- the integration tier's real services -----------------------------------------
+@pytest.fixture(scope="session")
+def docker_client():
+    """A Docker SDK client on a running engine that has the local test images (started if none answers)."""
+    from tests.helpers.docker import BUSYBOX, PYTHON
+
+    with machine_lock():
+        start_service("dockerd.sh", 1200)
+        start_service("test-images.sh", 1200)
+    import docker
+
+    client = docker.from_env()
+    for image in (BUSYBOX, PYTHON):
+        client.api.inspect_image(image)  # fails the session loudly if the images are not there
+    return client
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster():
+    """A running one-node SLURM cluster with accounting (started if none answers); fails, never skips."""
+    if shutil.which("bash") is None:
+        pytest.fail("bash is needed to start SLURM")
+    with machine_lock():
+        start_service("slurm.sh", 900)
+    return True
+
+
+# -- the fast tier's fakes ----------------------------------------------------------
+@pytest.fixture
+def fake_slurm(tmp_path, monkeypatch):
+    """SLURM's commands, faked (tests/helpers/fake_slurm.py), first on PATH for this test and its processes."""
+    from tests.helpers.fake_slurm import FakeSlurm
+
+    slurm = FakeSlurm(tmp_path / "fake-slurm")
+    for name, value in slurm.install().items():
+        monkeypatch.setenv(name, value)
+    yield slurm
+    slurm.stop_everything()
+
+
+@pytest.fixture
+def fake_docker(tmp_path, monkeypatch):
+    """A fake Docker engine (tests/helpers/fake_docker.py) as DOCKER_HOST, knowing the images `busybox` and
+    `python`; a container runs as a local process."""
+    import tempfile
+
+    from tests.helpers.fake_docker import FakeEngine
+
+    folder = Path(tempfile.mkdtemp(prefix="rompy-fd-", dir="/tmp"))  # a unix socket path has at most 107 bytes
+    engine = FakeEngine(folder / "docker.sock", images={"busybox", "python"}).start()
+    monkeypatch.setenv("DOCKER_HOST", engine.docker_host)
+    yield engine
+    engine.stop()
+    shutil.rmtree(folder, ignore_errors=True)

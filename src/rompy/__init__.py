@@ -1,30 +1,32 @@
 """rompy: run numerical models from composable, validated configuration.
 
 Importing rompy changes nothing global: it only attaches a NullHandler to its own
-logger. Heavy pieces (Hydra, Pydantic models, the Docker SDK) load on first use.
+logger. The names below load their modules (Hydra, Pydantic models) on first use.
 """
 
 import logging as _logging
+
+from rompy._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
 _logging.getLogger("rompy").addHandler(_logging.NullHandler())
 
-_LAZY = {
-    "ModelRun": ("rompy.model", "ModelRun"),
-    "TimeRange": ("rompy.core.time", "TimeRange"),
-    "RunConfig": ("rompy.config", "RunConfig"),
-    "run": ("rompy.run", "run"),
+_EXPORTS = {
+    "ModelRun": "rompy.model",
+    "TimeRange": "rompy.core.time",
+    "RunConfig": "rompy.config",
+    "ModelConfig": "rompy.config",
+    "run": "rompy.run",
+    "RunOutcome": "rompy.run",
+    "RunRecord": "rompy.record",
+    "RompyError": "rompy.errors",
+    "ConfigError": "rompy.errors",
+    "PreflightError": "rompy.errors",
+    "RunFailed": "rompy.errors",
+    "Interrupted": "rompy.errors",
 }
 
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module 'rompy' has no attribute {name!r}")
-
-
-__all__ = ["__version__", *_LAZY]
+__all__ = ["__version__", *_EXPORTS]

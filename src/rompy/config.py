@@ -1,8 +1,8 @@
-"""RunConfig: the whole validated configuration of one run.
+"""The whole validated configuration of a run, and the model contract.
 
-Hydra composes a plain dict; `RunConfig.model_validate` turns it into typed
-objects. Backends, postprocessors and models dispatch on their `type`, so
-custom ones validate through exactly the same path as the built-ins.
+Hydra composes a plain dict; `RunConfig.model_validate` turns it into typed objects.
+Backends, postprocessors and models dispatch on their `type`, so a user's own classes
+validate through exactly the same path as the built-ins.
 """
 
 from __future__ import annotations
@@ -10,21 +10,20 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime, timezone
-from typing import Literal
+from pathlib import Path
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, SerializeAsAny, field_validator
 
+from rompy._pluggable import PluggableConfig, StrictModel
 from rompy.backends.base import BackendConfig
-from rompy.base import StrictModel
-from rompy.modelconfig import ModelConfig
 from rompy.postprocess.base import PostprocessorConfig
-from rompy.sweep.settings import SweepConfig
 
 _RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 
 
 def new_run_id() -> str:
-    """Unique per single run: UTC time to the second plus 6 random hex digits."""
+    """Unique per run: UTC time to the second plus 6 random hex digits."""
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
@@ -35,6 +34,39 @@ def check_run_id(value: str) -> str:
             "digit and not contain '..' (it names a folder inside output_dir)"
         )
     return value
+
+
+class ModelConfig(PluggableConfig):
+    """What a model must do to be run by rompy: render INPUT, stage its files, name its command."""
+
+    kind: ClassVar[str] = "model"
+
+    def render_input(self, context: dict[str, Any]) -> str:
+        """Text of the run's INPUT file. `context` holds run_id and the period."""
+        raise NotImplementedError
+
+    def stage(self, run_dir: Path) -> None:
+        """Copy model files into the run directory (default: nothing)."""
+
+    def command(self) -> str | list[str]:
+        """The command that runs the model, from inside the run directory."""
+        raise NotImplementedError
+
+
+class SweepConfig(StrictModel):
+    """Failure policy, resume and progress display of a multirun (`-m`); a single run ignores it."""
+
+    fail_fast: bool = Field(
+        False, description="Stop at the first failed member (running members are stopped, the rest not started)."
+    )
+    resume: bool = Field(
+        False,
+        description="Skip members that succeeded in an earlier run of the same sweep directory; "
+        "run the others again, replacing their run directories.",
+    )
+    progress: Literal["auto", "live", "plain", "off"] = Field(
+        "auto", description="'auto': a live line on a terminal, plain lines otherwise."
+    )
 
 
 class RunConfig(StrictModel):

@@ -1,9 +1,9 @@
-"""ModelRun: one run of a model, from staging its directory to the run record.
+"""ModelRun: one run of a model, from staging its directory to its record.
 
-This is the single run path. The CLI builds a ModelRun from the composed config
-and calls `pipeline`; Python scripts call `generate`, `run`, `postprocess` and
-`pipeline` themselves. Each stage updates `rompy-result.json` atomically, so the
-record always says how far the run got.
+This is the single run path. The CLI builds a ModelRun from the composed config and
+calls `pipeline`; Python scripts call `generate`, `run`, `postprocess` and `pipeline`
+themselves. Each stage updates the run record (rompy.record), so the record always
+says how far the run got.
 """
 
 from __future__ import annotations
@@ -21,18 +21,15 @@ from typing import Any
 from pydantic import Field, PrivateAttr, SerializeAsAny, field_validator
 
 from rompy import __version__
-from rompy.base import StrictModel
-from rompy.config import check_run_id
+from rompy._pluggable import StrictModel
+from rompy.config import ModelConfig, check_run_id
 from rompy.core.time import TimeRange
-from rompy.demo import DemoModelConfig
 from rompy.errors import Interrupted, RunDirectoryExists, RunFailed
-from rompy.modelconfig import ModelConfig
-from rompy.results import utcnow, write_json_atomic
-from rompy.secrets_policy import redact_config
+from rompy.record import RECORD_NAME, RecordStore, RunRecord
+from rompy.redaction import redact_config
 
 log = logging.getLogger("rompy")
 
-RECORD_NAME = "rompy-result.json"
 CONFIG_NAME = "rompy-config.yaml"
 
 
@@ -40,8 +37,15 @@ def _default_period() -> TimeRange:
     return TimeRange(start=datetime(2020, 2, 21, 4), end=datetime(2020, 2, 24, 4), interval="15min")
 
 
+def _default_model() -> ModelConfig:
+    """The model a ModelRun runs when none is given: the built-in demo."""
+    from rompy.registry import resolve
+
+    return resolve("model", "demo")()
+
+
 def _versions() -> dict[str, str]:
-    hydra = sys.modules.get("hydra")  # the CLI has it loaded: no package-metadata scan (~25 ms)
+    hydra = sys.modules.get("hydra")  # the CLI has it loaded: no package-metadata scan
     hydra_version = getattr(hydra, "__version__", None)
     if hydra_version is None:
         from importlib.metadata import PackageNotFoundError, version
@@ -61,9 +65,9 @@ class ModelRun(StrictModel):
     output_dir: Path = Field(Path("./simulations"), description="Folder holding run directories.")
     run_id_subdir: bool = Field(True, description="Put the run in output_dir/run_id (else in output_dir).")
     delete_existing: bool = Field(False, description="Replace an existing run directory.")
-    config: SerializeAsAny[ModelConfig] = Field(default_factory=DemoModelConfig)
+    config: SerializeAsAny[ModelConfig] = Field(default_factory=_default_model)
 
-    _record: dict[str, Any] | None = PrivateAttr(None)
+    _record: RunRecord | None = PrivateAttr(None)
     _source_config: dict[str, Any] | None = PrivateAttr(None)
     _run_config: dict[str, Any] | None = PrivateAttr(None)
     _preflighted: Any = PrivateAttr(None)
@@ -100,7 +104,12 @@ class ModelRun(StrictModel):
 
     @property
     def record(self) -> dict[str, Any] | None:
-        return self._record
+        """The run record as it is on disk (None before `generate`)."""
+        return None if self._record is None else self._record.as_dict()
+
+    @property
+    def _store(self) -> RecordStore:
+        return RecordStore(self.run_dir)
 
     # -- stages -----------------------------------------------------------------
     def generate(self) -> Path:
@@ -114,61 +123,46 @@ class ModelRun(StrictModel):
             self.config.stage(self.run_dir)
             self._write_config_yaml()
         except OSError as exc:
-            self._record = self._new_record(status="failed", failed_stage="generate",
-                                            message=f"cannot stage the run directory: {exc.strerror or exc}")
-            self._save_record()
+            self._record = self._new_record()
+            self._record.finish("failed", "generate", f"cannot stage the run directory: {exc.strerror or exc}")
+            self._store.save(self._record)
             raise RunFailed(f"cannot stage the run directory {self.run_dir}: {exc.strerror or exc}") from None
         self._record = self._new_record()
-        self._save_record()
+        self._store.save(self._record)
         log.info("run %s staged in %s", self.run_id, self.run_dir)
         return self.run_dir
 
-    def _new_record(self, status: str = "running", failed_stage: str | None = None, message: str = ""):
-        now = utcnow()
-        return {
-            "run_id": self.run_id,
-            "status": status,
-            "stage": "generate",
-            "failed_stage": failed_stage,
-            "exit_code": None,
-            "message": message,
-            "started_at": now.isoformat(),
-            "finished_at": None,
-            "duration_s": None,
-            "run_dir": str(self.run_dir.resolve()),
-            "config": self._config_for_record(),
-            "versions": _versions(),
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "backend": None,
-            "postprocess": None,
-        }
+    def _new_record(self) -> RunRecord:
+        return RunRecord(run_id=self.run_id, run_dir=str(self.run_dir.resolve()), config=self._config_for_record(),
+                         versions=_versions(), host=socket.gethostname(), pid=os.getpid())
 
     def run(self, backend=None, **kwargs) -> bool:
         """Run the model through `backend` (a backend config or name); True on success."""
         from rompy.backends.base import Job
+        from rompy.runtime import active_runs
 
         backend = _as_backend(backend, **kwargs)
         if self._preflighted is not backend:
             _preflight(backend)
         if self._record is None:
             self.generate()
-        if "backend" not in self._record["config"]:  # the CLI already put it there, env references kept
-            self._record["config"]["backend"] = redact_config(backend.model_dump(mode="json"), backend.secret_env)
-        self._update(stage="run")
-        command = backend.resolve_command(self.config.command())
+        record = self._record
+        if "backend" not in record.config:  # the CLI already put it there, env references kept
+            record.config["backend"] = redact_config(backend.model_dump(mode="json"), backend.secret_env)
+        record.stage = "run"
+        self._store.save(record)
         import uuid
 
-        from rompy import active_runs
-
-        job = Job(run_id=self.run_id, run_dir=self.run_dir.resolve(), command=command,
-                  logs_dir=self.logs_dir.resolve(), token=uuid.uuid4().hex)
-        entry = active_runs.register(job.token, self.record_path)
+        token = uuid.uuid4().hex
+        job = Job(run_id=self.run_id, run_dir=self.run_dir.resolve(), logs_dir=self.logs_dir.resolve(),
+                  command=backend.resolve_command(self.config.command()), token=token,
+                  on_note=lambda facts: active_runs.note(token, **facts))
+        entry = active_runs.register(token, self.record_path, reaper=backend.reaper)
         try:
             result = backend.execute(job)
         except (KeyboardInterrupt, Interrupted):
             if job.notes:  # e.g. the SLURM job id, which the backend never got to report
-                self._record["backend"] = {"status": "interrupted", "details": dict(job.notes)}
+                record.backend = {"status": "interrupted", "details": dict(job.notes)}
             self._finish("interrupted", "run", message="interrupted by signal")
             raise
         except Exception as exc:
@@ -176,8 +170,8 @@ class ModelRun(StrictModel):
             raise
         finally:
             active_runs.unregister(entry)
-        self._record["backend"] = result.model_dump(mode="json")
-        self._record["exit_code"] = result.exit_code
+        record.backend = result.model_dump(mode="json")
+        record.exit_code = result.exit_code
         if result.succeeded:
             self._finish("succeeded", None)
             log.info("run %s succeeded in %.2f s", self.run_id, result.duration_s)
@@ -191,23 +185,24 @@ class ModelRun(StrictModel):
         from rompy.postprocess.base import result_as_dict, result_succeeded
 
         processor = _as_processor(processor)
-        if self._record is not None and hasattr(processor, "model_dump"):
-            self._record["config"]["postprocessor"] = processor.model_dump(mode="json")
+        record = self._record
+        if record is not None and hasattr(processor, "model_dump"):
+            record.config["postprocessor"] = processor.model_dump(mode="json")
         try:
             result = result_as_dict(processor.process(self, **kwargs))
         except (KeyboardInterrupt, Interrupted):
-            if self._record is not None:
+            if record is not None:
                 self._finish("interrupted", "postprocess", message="interrupted by signal")
             raise
         except Exception as exc:
             result = {"success": False, "message": f"{type(exc).__name__}: {exc}"}
         ok = result_succeeded(result)
-        if self._record is not None:
-            self._record["postprocess"] = result
+        if record is not None:
+            record.postprocess = result
             if not ok and getattr(processor, "fail_run", True):
                 self._finish("failed", "postprocess", message=f"postprocessor failed: {result.get('message', '')}")
             else:
-                self._save_record()
+                self._store.save(record)
         if not ok:
             log.error("postprocessor %s failed: %s", _processor_name(processor), result.get("message", ""))
         return result
@@ -215,6 +210,8 @@ class ModelRun(StrictModel):
     def pipeline(self, pipeline_backend: str = "local", backend_config=None, processor="noop",
                  run_kwargs: dict | None = None, process_kwargs: dict | None = None) -> dict[str, Any]:
         """generate -> run -> postprocess; stops at the first failed stage."""
+        from rompy.postprocess.base import result_succeeded
+
         backend = backend_config if backend_config is not None else _as_backend(pipeline_backend)
         _preflight(backend)  # before generate: a backend that cannot start creates nothing
         self._preflighted = backend
@@ -223,20 +220,18 @@ class ModelRun(StrictModel):
             outcome["generate"] = str(self.generate())
         outcome["stages_completed"].append("generate")
         ran = self.run(backend=backend, **(run_kwargs or {}))
-        outcome["run"] = self._record.get("backend")
+        outcome["run"] = self._record.backend
         if not ran:
-            outcome["message"] = self._record.get("message", "")
+            outcome["message"] = self._record.message
             return outcome
         outcome["stages_completed"].append("run")
         result = self.postprocess(processor=processor, **(process_kwargs or {}))
         outcome["postprocess"] = result
-        from rompy.postprocess.base import result_succeeded
-
         if result_succeeded(result):
             outcome["stages_completed"].append("postprocess")
-        outcome["success"] = self._record["status"] == "succeeded" and result_succeeded(result)
+        outcome["success"] = self._record.status == "succeeded" and result_succeeded(result)
         if not outcome["success"]:
-            outcome["message"] = self._record.get("message") or result.get("message", "")
+            outcome["message"] = self._record.message or result.get("message", "")
         return outcome
 
     # -- internals --------------------------------------------------------------
@@ -254,7 +249,7 @@ class ModelRun(StrictModel):
                 raise RunDirectoryExists(run_dir) from None
         except OSError as exc:
             from rompy.errors import ConfigError
-            from rompy.paths import creatable_problem
+            from rompy.runtime.files import creatable_problem
 
             problem = creatable_problem(run_dir) or f"cannot create {str(run_dir)[:200]}: {exc.strerror or exc}"
             raise ConfigError(f"output_dir: {problem}") from None
@@ -298,54 +293,15 @@ class ModelRun(StrictModel):
         text += yaml.safe_dump(document, sort_keys=False)
         (self.run_dir / CONFIG_NAME).write_text(text, encoding="utf-8")
 
-    def _update(self, **fields) -> None:
-        if self._record is not None:
-            self._record.update(fields)
-            self._save_record()
-
     def _finish(self, status: str, failed_stage: str | None, message: str = "") -> None:
-        if self._record is None:
-            return
-        finished = utcnow()
-        started = datetime.fromisoformat(self._record["started_at"])
-        self._record.update(
-            status=status, failed_stage=failed_stage, message=message,
-            finished_at=finished.isoformat(), duration_s=round((finished - started).total_seconds(), 6),
-        )
-        self._save_record()
-
-    def _save_record(self) -> None:
-        """Write the record atomically; on a full disk, overwrite the old one in place."""
-        try:
-            write_json_atomic(self.record_path, self._record)
-        except OSError as exc:
-            essentials = {k: self._record.get(k) for k in
-                          ("run_id", "status", "failed_stage", "exit_code", "message", "started_at", "finished_at")}
-            essentials["record_error"] = exc.strerror or str(exc)
-            if not _overwrite_in_place(self.record_path, essentials):
-                log.error("cannot write the run record %s: %s", self.record_path, exc.strerror or exc)
-
-
-def _overwrite_in_place(path: Path, data: dict[str, Any]) -> bool:
-    """Rewrite an existing file's blocks without allocating new ones (a full disk has none)."""
-    import json
-
-    text = json.dumps(data, default=str, separators=(",", ":")).encode()
-    try:
-        with open(path, "r+b") as fh:
-            if len(text) > os.fstat(fh.fileno()).st_size:
-                return False
-            fh.write(text)
-            fh.truncate(len(text))
-        log.error("disk full: wrote a shortened run record to %s", path)
-        return True
-    except OSError:
-        return False
+        if self._record is not None:
+            self._record.finish(status, failed_stage, message)
+            self._store.save(self._record)
 
 
 def _preflight(backend) -> None:
     """Everything a run needs before it starts: the backend's own checks, and a writable active-run registry."""
-    from rompy import active_runs
+    from rompy.runtime import active_runs
 
     backend.preflight()
     active_runs.check_writable()

@@ -38,7 +38,7 @@ def build_model_run(config: RunConfig, source_config: dict[str, Any] | None = No
         delete_existing=config.delete_existing,
         config=config.model,
     )
-    from rompy.secrets_policy import keep_env_references
+    from rompy.redaction import keep_env_references
 
     dumped = keep_env_references(config.model_dump(mode="json"), source_config or {})
     dumped["run_id"] = model_run.run_id
@@ -58,7 +58,7 @@ def run(config: RunConfig | dict[str, Any], source_config: dict[str, Any] | None
         _check_run_dir_could_be_claimed(config)
         import yaml
 
-        from rompy.secrets_policy import keep_env_references, redact_config
+        from rompy.redaction import keep_env_references, redact_config
 
         shown = keep_env_references(config.model_dump(mode="json"), source_config or {})
         sys.stdout.write(yaml.safe_dump(redact_config(shown, config.backend.secret_env), sort_keys=False))
@@ -79,7 +79,7 @@ def _check_run_dir_could_be_claimed(config: RunConfig) -> None:
     from pathlib import Path
 
     from rompy.errors import ConfigError, RunDirectoryExists
-    from rompy.paths import creatable_problem
+    from rompy.runtime.files import creatable_problem
 
     run_dir = Path(config.output_dir) / (config.run_id or "new-run")
     if config.run_id and os.path.lexists(run_dir) and not config.delete_existing:

@@ -7,14 +7,8 @@ import signal
 import subprocess
 import time
 
-from tests.conftest import (
-    model_with_daemon,
-    processes_with_marker,
-    read_record,
-    rompy_cmd,
-    run_rompy,
-    start_local_run,
-)
+from tests.helpers.cli import read_record, rompy_cmd, run_rompy
+from tests.helpers.processes import model_with_daemon, processes_with_marker, start_local_run
 
 
 def test_next_start_kills_leftovers_and_marks_the_record(workdir, tmp_path_factory, figures):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tests.conftest import read_record, rompy_cmd, run_rompy
+from tests.helpers.cli import read_record, rompy_cmd, run_rompy
 
 
 def test_two_concurrent_runs_with_one_run_id_one_proceeds(workdir, figures):

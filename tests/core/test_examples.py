@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers.cli import REPO
 
 EXAMPLES = ["01_basic_local_run.py", "03_custom_postprocessor.py", "04_complete_workflow.py"]
 

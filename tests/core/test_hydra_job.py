@@ -1,4 +1,4 @@
-"""A plain run composes once and runs the job itself (rompy.single_run); what Hydra users
+"""A plain run composes once and runs the job itself (rompy.cli.compose); what Hydra users
 rely on inside a job must still hold there: `${hydra:...}`, `hydra.job.env_set`,
 `hydra.job.chdir`. And the in-process CLI leaves the interpreter's collector as it was."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gc
 
-from tests.conftest import read_record, run_rompy
+from tests.helpers.cli import read_record, run_rompy
 
 from rompy.cli import run_cli
 

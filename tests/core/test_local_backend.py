@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.conftest import processes_with_marker, read_record, rompy_cmd, run_rompy
+from tests.helpers.cli import read_record, rompy_cmd, run_rompy
+from tests.helpers.processes import processes_with_marker
 
 
 def test_exit_code_is_recorded_and_run_fails(workdir):

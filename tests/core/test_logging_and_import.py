@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.conftest import run_rompy
+from tests.helpers.cli import run_rompy
 
 
 def test_import_rompy_leaves_logging_alone():

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.conftest import read_record, run_rompy
+from tests.helpers.cli import read_record, run_rompy
 
 PLUGIN_MODULE = '''\
 from typing import Literal
 from rompy.backends.base import BackendConfig
 from rompy.backends.local import LocalConfig
 from rompy.postprocess.base import PostprocessorConfig
-from rompy.results import BackendResult, utcnow
+from rompy.backends.base import BackendResult
+from rompy.core.time import utcnow
 
 
 class CountLines(PostprocessorConfig):

@@ -125,7 +125,7 @@ def test_cli_and_api_produce_the_same_record(tmp_path, monkeypatch):
     """One run path: the same config through the CLI and the API gives the same record."""
     from rompy.demo import DemoModelConfig
     from rompy.postprocess.summary import SummaryConfig
-    from tests.conftest import read_record, run_rompy
+    from tests.helpers.cli import read_record, run_rompy
 
     proc = run_rompy("run_id=cli", f"output_dir={tmp_path}", "model.depths=[12]", "postprocessor=summary",
                      cwd=tmp_path)

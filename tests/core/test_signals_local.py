@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from tests.conftest import model_with_daemon, processes_with_marker, read_record, start_local_run
+from tests.helpers.cli import read_record
+from tests.helpers.processes import model_with_daemon, processes_with_marker, start_local_run
 
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers.cli import REPO
 
 
 @pytest.mark.slow

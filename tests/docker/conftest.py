@@ -1,16 +1,10 @@
-"""Fixtures for the Docker backend tests: a real engine, local images, a non-root user.
+"""Fixtures of the Docker backend tests: unique run ids, a non-root invoking user and its folder.
 
-The session fixture runs scripts/services/dockerd.sh (starts `dockerd` when none
-answers, reuses one that does) and scripts/services/test-images.sh (builds the
-local test images; nothing is pulled: no registry is reachable). The tests are
-skipped only when those scripts are absent; an engine that does not come up is
-a failure, never a skip. Under `pytest -n 4` every worker runs the fixture; a
-file lock keeps the scripts from racing each other.
+The engine itself (`docker_client`) is a fixture of tests/conftest.py, shared with tests/hardening.
 """
 
 from __future__ import annotations
 
-import fcntl
 import os
 import pwd
 import re
@@ -23,41 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from docker_helpers import BUSYBOX, PYTHON, REPO, _reachable_by_others
+from tests.helpers.cli import REPO
+from tests.helpers.docker import reachable_by_others
+from tests.helpers.services import machine_lock
 
-SCRIPTS = [REPO / "scripts" / "services" / "dockerd.sh", REPO / "scripts" / "services" / "test-images.sh"]
-LOCK_FILE = "/tmp/rompy-docker-tests.lock"
 TEST_USER = "rompy-docker-test"
-
-
-class _Lock:
-    def __enter__(self):
-        self.fh = open(LOCK_FILE, "a")
-        fcntl.flock(self.fh, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        fcntl.flock(self.fh, fcntl.LOCK_UN)
-        self.fh.close()
-
-
-@pytest.fixture(scope="session")
-def docker_client():
-    """A Docker SDK client on a running engine that has the local test images."""
-    missing = [str(p) for p in SCRIPTS if not p.is_file()]
-    if missing:
-        pytest.skip(f"service scripts absent: {', '.join(missing)}")
-    with _Lock():
-        for script in SCRIPTS:
-            proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=1200)
-            if proc.returncode != 0:
-                pytest.fail(f"{script.name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-    import docker
-
-    client = docker.from_env()
-    for image in (BUSYBOX, PYTHON):
-        client.api.inspect_image(image)  # fails the session loudly if the images are not there
-    return client
 
 
 @pytest.fixture
@@ -80,7 +44,7 @@ def test_user(docker_client):
     user can load Python and rompy; the process is still that uid, which is all the
     tests observe (os.getuid() in rompy, file owners, `id` in the container).
     """
-    with _Lock():
+    with machine_lock():
         try:
             pw = pwd.getpwnam(TEST_USER)
         except KeyError:
@@ -89,7 +53,7 @@ def test_user(docker_client):
             pw = pwd.getpwnam(TEST_USER)
     socket_gid = os.stat(os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")[len("unix://"):]).st_gid
     prefix = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", f"--groups={socket_gid}"]
-    if not _reachable_by_others(Path(sys.executable).resolve().parent) or not _reachable_by_others(REPO):
+    if not reachable_by_others(Path(sys.executable).resolve().parent) or not reachable_by_others(REPO):
         prefix += ["--inh-caps=+dac_read_search", "--ambient-caps=+dac_read_search"]
     return pw.pw_uid, pw.pw_gid, prefix
 

@@ -14,7 +14,8 @@ import sys
 
 import pytest
 
-from docker_helpers import PYTHON, REPO, containers_of, read_record, run_rompy
+from tests.helpers.cli import REPO, read_record, run_rompy
+from tests.helpers.docker import PYTHON, containers_of
 
 pytestmark = pytest.mark.docker
 

@@ -13,18 +13,10 @@ import time
 
 import pytest
 
-from rompy.backends.docker_owner import owner_labels
-from rompy.backends.docker_reaper import reap_orphans
-from docker_helpers import (
-    BUSYBOX,
-    LineReader,
-    containers_of,
-    remove_containers,
-    read_record,
-    rompy_argv,
-    run_rompy,
-    wait_running,
-)
+from rompy.runtime.ownership import owner_labels
+from rompy.backends.docker.reaper import reap_orphans
+from tests.helpers.cli import read_record, rompy_cmd, run_rompy
+from tests.helpers.docker import BUSYBOX, LineReader, containers_of, remove_containers, wait_running
 
 pytestmark = pytest.mark.docker
 
@@ -32,7 +24,7 @@ pytestmark = pytest.mark.docker
 def _start(tmp_path, run_id, command: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if k != "ROMPY_CONFIG_PATH"}
     return subprocess.Popen(
-        rompy_argv("backend=docker", f"backend.image={BUSYBOX}", f"backend.command={command!r}",
+        rompy_cmd("backend=docker", f"backend.image={BUSYBOX}", f"backend.command={command!r}",
                    f"run_id={run_id}", f"output_dir={tmp_path / 'out'}"),
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -120,13 +112,16 @@ def test_reaper_spares_live_owners_and_foreign_containers(docker_client, tmp_pat
         "rompy.owner_start": "1", "rompy.remove": "false"})
     try:
         docker_client.api.start(kept)
-        reaped = reap_orphans()  # through the raw socket, as at CLI start
+        reaped = reap_orphans(docker_client)
         assert not _exists(docker_client, orphan) and not _exists(docker_client, recycled)
         assert _exists(docker_client, live) and _exists(docker_client, foreign)
         assert _exists(docker_client, kept)  # kept, but no longer running
         assert docker_client.api.inspect_container(kept)["State"]["Running"] is False
-        assert orphan in reaped or not _exists(docker_client, orphan)
-        reap_orphans(docker_client)  # the SDK path (pre-flight) agrees
-        assert _exists(docker_client, live) and _exists(docker_client, foreign)
+        assert orphan in reaped
+        with pytest.MonkeyPatch.context() as patch:  # another registry's rompy leaves them alone
+            patch.setenv("ROMPY_STATE_DIR", str(tmp_path / "another-registry"))
+            other = _labelled_container(docker_client, run_id, owner_labels(dead_pid.pid) | {"rompy.owner_start": "1"})
+        assert reap_orphans(docker_client) == [] and _exists(docker_client, other)
+        remove_containers(docker_client, [other])
     finally:
         remove_containers(docker_client, (live, foreign, orphan, recycled, kept))

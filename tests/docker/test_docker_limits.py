@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from docker_helpers import MPICH, PYTHON, containers_of, remove_containers, run_api
+from tests.helpers.docker import MPICH, PYTHON, containers_of, remove_containers, run_api
 
 pytestmark = pytest.mark.docker
 

@@ -13,8 +13,9 @@ import socket
 
 import pytest
 
-from docker_helpers import BUSYBOX, containers_of, read_record, run_rompy
-from docker_fake_registry import FakeRegistry
+from tests.helpers.cli import read_record, run_rompy
+from tests.helpers.docker import BUSYBOX, containers_of
+from tests.helpers.fake_registry import FakeRegistry
 
 pytestmark = pytest.mark.docker
 

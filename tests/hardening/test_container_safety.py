@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from rompy.backends import DockerConfig
-from tests.conftest import run_rompy
-from docker_helpers import BUSYBOX, containers_of, remove_containers
+from tests.helpers.cli import run_rompy
+from tests.helpers.docker import BUSYBOX, containers_of, remove_containers
 
 
 @pytest.mark.parametrize("volume", ["/:/host", "/var/run/docker.sock:/var/run/docker.sock",

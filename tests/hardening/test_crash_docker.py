@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import read_record, rompy_cmd, run_rompy
-from docker_helpers import BUSYBOX, containers_of
+from tests.helpers.cli import read_record, rompy_cmd, run_rompy
+from tests.helpers.docker import BUSYBOX, containers_of
 
 pytestmark = pytest.mark.docker
 

@@ -11,7 +11,6 @@ import io
 import string
 from contextlib import redirect_stderr, redirect_stdout
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError

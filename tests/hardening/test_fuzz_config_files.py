@@ -1,4 +1,4 @@
-"""Fuzzed config files in a user's ./conf, through the real CLI entry, in-process.
+"""Fuzzed config files in a user's ./conf, through the real CLI entry, in-process (608 files).
 
 Broken and odd YAML (syntax errors, wrong types, unknown `type`, empty files, lists where a
 mapping belongs, bytes that are not UTF-8, YAML tags, anchors, interpolations, huge files)
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import random
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
@@ -21,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rompy.cli import run_cli
+from rompy.runtime.processes import environment
 
 REPO = Path(__file__).resolve().parents[2]
 GROUPS = ("backend", "model", "postprocessor", "primary")
@@ -134,17 +134,8 @@ def _place(root: Path, group: str, content: bytes) -> str:
 
 def _run(argv: list[str], env: dict[str, str] | None = None) -> tuple[int, str]:
     out, err = io.StringIO(), io.StringIO()
-    saved = {name: os.environ.get(name) for name in (env or {})}
-    os.environ.update(env or {})
-    try:
-        with redirect_stdout(out), redirect_stderr(err):
-            code = run_cli(argv)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    with environment(env or {}), redirect_stdout(out), redirect_stderr(err):
+        code = run_cli(argv)
     return code, err.getvalue()
 
 
@@ -170,7 +161,10 @@ def fuzz_root(tmp_path_factory):
     return tmp_path_factory.mktemp("fuzz-files")
 
 
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+# 4 commands x 4 groups x 38 files = 608 files; one test per command and group, so that pytest -n
+# spreads them over its workers.
+FUZZ = settings(max_examples=38, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+BY_GROUP = pytest.mark.parametrize("group", GROUPS)
 
 
 def _each_case(root: Path, group: str, content: bytes):
@@ -182,50 +176,45 @@ def _each_case(root: Path, group: str, content: bytes):
     return case, _place(case, group, content)
 
 
-@FUZZ
-@given(st.sampled_from(GROUPS).flatmap(lambda g: st.tuples(st.just(g), a_file_strategy(g))))
-def test_single_run(fuzz_root, figures, case):
-    group, content = case
-    root, selection = _each_case(fuzz_root, group, content)
+def _single_run(root: Path, group: str, selection: str) -> tuple[list[str], int, str, int]:
     # A real run when the file is the model or postprocessor (the backend is the harmless `true`);
     # a dry run when it is the backend (it could name any image or command).
     mode = ["dry_run=true"] if group in ("backend", "primary") else ["backend=local", "backend.command='true'"]
     argv = [a for a in [selection, *mode, f"output_dir={root / 'out'}"] if a]
-    with contextlib.chdir(root):
-        code, err = _run(argv)
-    _check("single runs", figures, argv, code, err)
+    return argv, *_run(argv), 1
 
 
-@FUZZ
-@given(st.sampled_from(GROUPS).flatmap(lambda g: st.tuples(st.just(g), a_file_strategy(g))))
-def test_sweep(fuzz_root, figures, case):
-    group, content = case
-    root, selection = _each_case(fuzz_root, group, content)
+def _dry_run_sweep(root: Path, group: str, selection: str) -> tuple[list[str], int, str, int]:
     argv = [a for a in ["-m", selection, "+backend.env_vars.FUZZ=1,2", "dry_run=true", f"output_dir={root / 'out'}",
                         "sweep.progress=off"] if a]
-    with contextlib.chdir(root):
-        code, err = _run(argv)
-    _check("dry-run sweeps of 2 members", figures, argv, code, err, members=2)
+    code, err = _run(argv)
     assert not (root / "out").exists(), "a dry-run sweep creates nothing"
+    return argv, code, err, 2
 
 
-@FUZZ
-@given(st.sampled_from(GROUPS).flatmap(lambda g: st.tuples(st.just(g), a_file_strategy(g))))
-def test_help(fuzz_root, figures, case):
-    group, content = case
-    root, _ = _each_case(fuzz_root, group, content)
-    with contextlib.chdir(root):
-        code, err = _run(["--help"])
-    _check("--help", figures, ["--help"], code, err)
-    assert code == 0
+def _help(root: Path, group: str, selection: str) -> tuple[list[str], int, str, int]:
+    code, err = _run(["--help"])
+    assert code == 0, err
+    return ["--help"], code, err, 1
 
 
-@FUZZ
-@given(st.sampled_from(GROUPS).flatmap(lambda g: st.tuples(st.just(g), a_file_strategy(g))))
-def test_completion(fuzz_root, figures, case):
-    group, content = case
-    root, selection = _each_case(fuzz_root, group, content)
+def _completion(root: Path, group: str, selection: str) -> tuple[list[str], int, str, int]:
     line = f"rompy {selection} {group if group != 'primary' else 'backend'}."
+    code, err = _run(["-sc", "query=bash"], env={"COMP_LINE": line, "COMP_POINT": str(len(line))})
+    return ["-sc", "query=bash", line], code, err, 1
+
+
+COMMANDS = {"single runs": _single_run, "dry-run sweeps of 2 members": _dry_run_sweep, "--help": _help,
+            "tab completion": _completion}
+
+
+@pytest.mark.parametrize("command", list(COMMANDS))
+@BY_GROUP
+@FUZZ
+@given(data=st.data())
+def test_a_broken_or_odd_file_is_exit_0_or_2_with_one_line(fuzz_root, figures, command, group, data):
+    content = data.draw(a_file_strategy(group))
+    root, selection = _each_case(fuzz_root, group, content)
     with contextlib.chdir(root):
-        code, err = _run(["-sc", "query=bash"], env={"COMP_LINE": line, "COMP_POINT": str(len(line))})
-    _check("tab completion", figures, ["-sc", "query=bash", line], code, err)
+        argv, code, err, members = COMMANDS[command](root, group, selection)
+    _check(f"{command}, {group} files", figures, argv, code, err, members)

@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from tests.conftest import rompy_cmd, run_rompy
+from tests.helpers.cli import rompy_cmd, run_rompy
 
 
 def _files_containing(root: Path, needle: str) -> list[str]:

@@ -26,43 +26,12 @@ from pathlib import Path
 
 import pytest
 
-from docker_helpers import BUSYBOX, remove_containers
-from tests.conftest import processes_with_marker, rompy_cmd, run_rompy
+from tests.helpers.cli import rompy_cmd, run_rompy
+from tests.helpers.docker import BUSYBOX, remove_containers
+from tests.helpers.processes import children, is_running, processes_with_marker, wait_for
 
 MEMBERS = 4
 KINDS = ["local", pytest.param("docker", marks=pytest.mark.docker)]
-
-
-# -- /proc helpers ---------------------------------------------------------------------
-def _stat_fields(pid: int) -> list[bytes] | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def _children(ppid: int) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        fields = _stat_fields(int(pid))
-        if fields and int(fields[1]) == ppid:
-            found.append(int(pid))
-    return found
-
-
-def _running(pid: int) -> bool:
-    fields = _stat_fields(pid)
-    return bool(fields) and fields[0] != b"Z"
-
-
-def _wait(predicate, timeout: float, step: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 # -- one sweep -------------------------------------------------------------------------
@@ -101,14 +70,14 @@ class SweepUnderTest:
         self.out = open(self.root / "sweep.out", "w")
         self.err = open(self.root / "sweep.err", "w")
         self.proc = subprocess.Popen(self.argv(), cwd=self.root, env=self.env, stdout=self.out, stderr=self.err)
-        assert _wait(lambda: self.left() >= self.expected_running() or self.proc.poll() is not None, 180), \
+        assert wait_for(lambda: self.left() >= self.expectedis_running() or self.proc.poll() is not None, 180), \
             "members did not start"
         assert self.proc.poll() is None, self.stderr()
-        assert self.left() == self.expected_running()
-        self.workers = _children(self.proc.pid)
+        assert self.left() == self.expectedis_running()
+        self.workers = children(self.proc.pid)
         assert len(self.workers) == self.members
 
-    def expected_running(self) -> int:
+    def expectedis_running(self) -> int:
         return self.members * (2 if self.kind == "local" else 1)  # model + setsid daemon per local member
 
     def containers(self) -> list[dict]:
@@ -122,7 +91,7 @@ class SweepUnderTest:
         return len(processes_with_marker(self.marker))
 
     def wait_nothing_left(self, timeout: float) -> int:
-        _wait(lambda: self.left() == 0, timeout, step=0.2)
+        wait_for(lambda: self.left() == 0, timeout, step=0.2)
         return self.left()
 
     def stderr(self) -> str:
@@ -151,7 +120,7 @@ class SweepUnderTest:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
         for pid in self.workers:
-            if _running(pid):
+            if is_running(pid):
                 os.kill(pid, signal.SIGKILL)
         if self.proc is not None:
             self.proc.wait()
@@ -198,7 +167,7 @@ def test_signal_during_a_parallel_sweep_stops_every_member(make_sweep, kind, sig
     assert "Traceback" not in err
     left = sweep.wait_nothing_left(10)  # nothing may be left once rompy has exited; slack for /proc
     assert left == 0
-    assert [w for w in sweep.workers if _running(w)] == []
+    assert [w for w in sweep.workers if is_running(w)] == []
     records = sweep.records()
     assert len(records) == MEMBERS
     assert {r["status"] for r in records} == {"interrupted"}, records
@@ -224,7 +193,7 @@ def test_sigkill_of_the_sweep_workers_clean_up_and_next_start_finds_nothing(make
     # The workers get SIGTERM from the kernel (PR_SET_PDEATHSIG) and stop their members.
     left = sweep.wait_nothing_left(60)
     assert left == 0, "members outlived a SIGKILLed sweep"
-    assert _wait(lambda: not any(_running(w) for w in sweep.workers), 30)
+    assert wait_for(lambda: not any(is_running(w) for w in sweep.workers), 30)
     cleanup_s = time.monotonic() - t0
     records = sweep.records()
     assert {r["status"] for r in records} == {"interrupted"}, records
@@ -256,7 +225,7 @@ def test_sigkill_of_the_sweep_while_its_members_stop_does_not_cut_their_cleanup_
     sweep.proc.wait()
     left = sweep.wait_nothing_left(60)
     assert left == 0, "a second signal cut a member's cleanup short"
-    assert _wait(lambda: not any(_running(w) for w in sweep.workers), 30)
+    assert wait_for(lambda: not any(is_running(w) for w in sweep.workers), 30)
     records = sweep.records()
     assert len(records) == MEMBERS and {r["status"] for r in records} == {"interrupted"}, records
     assert sweep.registry() == []
@@ -278,12 +247,12 @@ def test_sigkill_of_the_sweep_and_its_workers_is_cleaned_up_next_start(make_swee
     sweep.proc.send_signal(signal.SIGSTOP)
     for pid in sweep.workers:
         os.kill(pid, signal.SIGKILL)
-    assert _wait(lambda: not any(_running(w) for w in sweep.workers), 10)
+    assert wait_for(lambda: not any(is_running(w) for w in sweep.workers), 10)
     sweep.proc.send_signal(signal.SIGKILL)
     sweep.proc.wait()
     time.sleep(0.5)
     left_behind = sweep.left()
-    assert left_behind == sweep.expected_running(), "the killed workers' models should still be there"
+    assert left_behind == sweep.expectedis_running(), "the killed workers' models should still be there"
     assert {r["status"] for r in sweep.records()} == {"running"}
     assert len(sweep.registry()) == MEMBERS
 

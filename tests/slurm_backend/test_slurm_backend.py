@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, kill_on_exit
-from tests.slurm_backend.conftest import Run, marker, processes_matching
-from tests.slurm_helpers import running_job, sacct, sacct_eventually, squeue_ids, wait_gone, wait_sacct
+from tests.helpers.cli import REPO, kill_on_exit
+from tests.helpers.processes import processes_matching, unique_sleep
+from tests.helpers.slurm import Run, running_job, sacct, sacct_eventually, squeue_ids, wait_gone, wait_sacct
 
 pytestmark = pytest.mark.slurm
 
@@ -71,7 +71,7 @@ def test_output_is_streamed_while_the_job_runs(slurm_run: Run, slurm_cluster):
 
 @pytest.mark.slow
 def test_timeout_cancels_the_job(slurm_run: Run, slurm_cluster):
-    sleep = marker()
+    sleep = unique_sleep()
     t0 = time.monotonic()
     proc = slurm_run.run("backend.timeout=60", f"backend.command='echo started; sleep {sleep}'", timeout=400)
     elapsed = time.monotonic() - t0
@@ -89,7 +89,7 @@ def test_timeout_cancels_the_job(slurm_run: Run, slurm_cluster):
 
 
 def test_job_cancelled_from_outside_is_failed(slurm_run: Run, slurm_cluster):
-    sleep = marker()
+    sleep = unique_sleep()
     proc = slurm_run.popen(f"backend.command='echo started; sleep {sleep}'")
     with kill_on_exit(proc):
         job_id = running_job(slurm_run.job_name)
@@ -107,7 +107,7 @@ def test_job_cancelled_from_outside_is_failed(slurm_run: Run, slurm_cluster):
 
 def test_next_start_cancels_the_job_of_a_killed_rompy(slurm_run: Run, slurm_cluster, tmp_path):
     state = {"ROMPY_STATE_DIR": str(tmp_path / "state")}  # this test's active runs only
-    sleep = marker()
+    sleep = unique_sleep()
     proc = slurm_run.popen(f"backend.command='echo started; sleep {sleep}'", env=state)
     try:
         job_id = running_job(slurm_run.job_name)
@@ -138,7 +138,7 @@ def test_next_start_cancels_the_job_of_a_killed_rompy(slurm_run: Run, slurm_clus
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_to_rompy_cancels_the_job(slurm_run: Run, slurm_cluster, signum, code):
-    sleep = marker()
+    sleep = unique_sleep()
     proc = slurm_run.popen(f"backend.command='echo started; sleep {sleep}'")
     with kill_on_exit(proc):
         job_id = running_job(slurm_run.job_name)
@@ -170,7 +170,7 @@ def test_preflight_refuses_an_unknown_partition_and_creates_nothing(slurm_run: R
 
 
 def test_env_vars_and_secrets_reach_the_model_but_no_job_file(slurm_run: Run, slurm_cluster):
-    secret = "s3cr3t-" + marker()
+    secret = "s3cr3t-" + unique_sleep()
     proc = slurm_run.run("+backend.env_vars.PLAIN=plain-value", "backend.secret_env=[ROMPY_TEST_SECRET]",
                          "backend.cpus_per_task=2",
                          "backend.command='echo \"$PLAIN $ROMPY_TEST_SECRET threads=$OMP_NUM_THREADS $SLURM_JOB_ID\"'",

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rompy.sweep.plan import member_key
-from tests.conftest import kill_on_exit
+from tests.helpers.cli import kill_on_exit
 
 EXITER = textwrap.dedent('''
     import sys
@@ -205,7 +204,7 @@ def test_member_timeout_is_reported_and_the_others_finish(sweep):
 
 
 def test_two_sweeps_started_together_never_share_a_directory(tmp_path):
-    from tests.conftest import rompy_cmd
+    from tests.helpers.cli import rompy_cmd
 
     argv = rompy_cmd("-m", "model.depths=[10],[20],[30]", "backend.command='sleep 1'", "sweep.progress=off")
     procs = [subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

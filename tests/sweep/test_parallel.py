@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
 from datetime import datetime
 
-import pytest
 
-from rompy.sweep.weights import docker_engine_is_local, member_weight
-from omegaconf import OmegaConf
+from rompy.backends import DockerConfig, LocalConfig, SlurmConfig
+from rompy.sweep.executors.parallel import member_weight
+from rompy.sweep.plan import MemberJob
 
 
 def _intervals(lines):
@@ -63,16 +62,18 @@ def test_worker_killed_is_reported(sweep):
     assert members[1]["status"] == "succeeded"
 
 
-def test_weights():
-    def cfg(kind, cpu):
-        return OmegaConf.create({"backend": {"type": kind, "cpu": cpu}})
+def test_a_member_weighs_the_cores_its_backend_holds_on_this_machine(monkeypatch):
+    def member(backend):
+        return MemberJob(0, [], "k", "r", [], resources=backend.resources())
 
-    assert member_weight(cfg("local", 2), 8) == 2
-    assert member_weight(cfg("local", 16), 8) == 8
-    assert member_weight(cfg("docker", 0.5), 8) == 0.5
-    assert docker_engine_is_local({}) and docker_engine_is_local({"DOCKER_HOST": "unix:///var/run/docker.sock"})
-    assert docker_engine_is_local({"DOCKER_HOST": "tcp://127.0.0.1:2375"})
-    assert not docker_engine_is_local({"DOCKER_HOST": "tcp://build-host:2375"})
+    assert member_weight(member(LocalConfig(cpu=2)), 8) == 2
+    assert member_weight(member(LocalConfig(cpu=16)), 8) == 8  # never more than the whole budget
+    assert member_weight(member(DockerConfig(image="busybox", cpu=0.5)), 8) == 0.5
+    assert member_weight(member(SlurmConfig(cpus_per_task=4)), 8) == 0  # it waits for the cluster
+    for host, local in [("unix:///var/run/docker.sock", True), ("tcp://127.0.0.1:2375", True),
+                        ("tcp://build-host:2375", False)]:
+        monkeypatch.setenv("DOCKER_HOST", host)
+        assert member_weight(member(DockerConfig(image="busybox", cpu=2)), 8) == (2 if local else 0), host
 
 
 def test_plugin_modules_import_nothing_heavy():
@@ -80,7 +81,7 @@ def test_plugin_modules_import_nothing_heavy():
         import sys
         import hydra_plugins.rompy_launchers.sweeper, hydra_plugins.rompy_launchers.sequential
         import hydra_plugins.rompy_launchers.parallel, hydra_plugins.rompy_launchers.slurm
-        heavy = [m for m in ("submitit", "rompy.sweep.runner", "rompy.sweep.slurm", "rompy.config", "pydantic", "docker")
+        heavy = [m for m in ("submitit", "rompy.sweep.runner", "rompy.sweep.executors.slurm", "rompy.config", "pydantic", "docker")
                  if m in sys.modules]
         print(heavy)
     """)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from rompy.sweep.records import MemberResult
-from rompy.sweep.slurm import SlurmExecutor, _Tracked, member_resources, state_result
-from tests.conftest import kill_on_exit
-from tests.slurm_helpers import running_job, sacct, squeue_ids
+from rompy.sweep.executors.slurm import SlurmExecutor, _Tracked, member_resources, state_result
+from tests.helpers.cli import kill_on_exit
+from tests.helpers.slurm import running_job, sacct, squeue_ids
 
 
 def _job_name() -> str:
@@ -160,12 +160,13 @@ def test_states_without_a_result():
     assert isinstance(state_result("OUT_OF_MEMORY", "1"), MemberResult)
 
 
-def test_resources_from_member_config():
-    from omegaconf import OmegaConf
+def test_sbatch_resources_come_from_the_members_backend():
+    from rompy.backends import DockerConfig, LocalConfig
 
-    cfg = OmegaConf.create({"backend": {"type": "docker", "cpu": 1.5, "timeout": 600, "memory": "2g"}})
-    assert member_resources(cfg, {"timeout_margin_s": 60}) == {"cpus_per_task": 2, "time": 12, "mem": "2048M"}
-    assert member_resources(cfg, {"mem_gb": 4, "timeout_min": 30}) == {"cpus_per_task": 2, "time": 30, "mem": "4GB"}
+    docker = DockerConfig(image="busybox", cpu=1.5, timeout=600, memory="2g").resources()
+    assert member_resources(docker, {"timeout_margin_s": 60}) == {"cpus_per_task": 2, "time": 12, "mem": "2048M"}
+    assert member_resources(docker, {"mem_gb": 4, "timeout_min": 30}) == {"cpus_per_task": 2, "time": 30, "mem": "4GB"}
+    assert member_resources(LocalConfig(cpu=3).resources(), {}) == {"cpus_per_task": 3, "time": 61}
 
 
 @pytest.mark.slurm

@@ -8,31 +8,12 @@ COMP_CWORD set, COMPREPLY read back.
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
 
-from tests.ux.conftest import clean_env, run
+from tests.helpers.cli import clean_env, complete, run
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None, reason="bash not installed")
-
-
-def complete(line: str, cwd, env=None) -> list[str]:
-    """COMPREPLY for the command line `line` with the cursor at its end."""
-    words = line.split()
-    cword = len(words) if line.endswith(" ") else len(words) - 1
-    driver = (
-        'set -e\n'
-        'eval "$(rompy --shell-completion install=bash)"\n'
-        f'COMP_LINE={line!r}; COMP_POINT=${{#COMP_LINE}}; COMP_CWORD={cword}\n'
-        'COMP_WORDS=($COMP_LINE)\n'
-        'hydra_bash_completion\n'
-        'printf "%s\\n" "${COMPREPLY[@]}"\n'
-    )
-    proc = subprocess.run(["bash", "-c", driver], cwd=cwd, env=env or clean_env(), capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    return sorted(filter(None, proc.stdout.splitlines()))
 
 
 def test_install_prints_the_bash_completion_script(rompy_script, workdir):

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.ux.conftest import run
+from tests.helpers.cli import run
 
 COMMANDS = [
     ["--help"],

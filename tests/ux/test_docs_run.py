@@ -17,7 +17,6 @@ root), `python`, `python3` and `rompy` are this interpreter's, ROMPY_CONFIG_PATH
 from __future__ import annotations
 
 import fcntl
-import os
 import re
 import subprocess
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ux.conftest import REPO, clean_env
+from tests.helpers.cli import REPO, clean_env
 
 RUN_LANGUAGES = {"bash": "bash", "sh": "bash", "shell": "bash", "python": "python", "py": "python"}
 MARKERS = {"norun", "docker", "slurm"}

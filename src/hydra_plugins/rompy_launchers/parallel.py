@@ -1,13 +1,13 @@
 """`hydra/launcher=parallel`: members side by side in worker processes, sized by cores.
 
-See rompy.sweep.parallel (scheduling) and rompy.sweep.weights (what a member costs).
+See rompy.sweep.executors.parallel.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
-from rompy.sweep.hydra_launcher import RompyLauncher
+from rompy.sweep.launcher import RompyLauncher
 
 
 class RompyParallelLauncher(RompyLauncher):
@@ -23,6 +23,6 @@ class RompyParallelLauncher(RompyLauncher):
         self.poll_s = poll_s
 
     def executor(self):
-        from rompy.sweep.parallel import ForkExecutor
+        from rompy.sweep.executors.parallel import ForkExecutor
 
         return ForkExecutor(cores=self.cores, max_workers=self.max_workers, poll_s=self.poll_s)

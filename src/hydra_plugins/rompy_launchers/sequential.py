@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from rompy.sweep.hydra_launcher import RompyLauncher
+from rompy.sweep.launcher import RompyLauncher
 
 
 class RompySequentialLauncher(RompyLauncher):
     def executor(self):
-        from rompy.sweep.inprocess import InProcessExecutor
+        from rompy.sweep.executors.sequential import InProcessExecutor
 
         return InProcessExecutor()

@@ -1,4 +1,4 @@
-"""`hydra/launcher=slurm`: members as SLURM array tasks via submitit (see rompy.sweep.slurm).
+"""`hydra/launcher=slurm`: members as SLURM array tasks via submitit (see rompy.sweep.executors.slurm).
 
 Subclasses hydra-submitit-launcher's BaseSubmititLauncher for its parameter
 handling and its familiar keys (partition, account, qos, mem_gb,
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rompy.sweep.hydra_launcher import RompyLauncher
+from rompy.sweep.launcher import RompyLauncher
 
 try:  # optional extra: pip install rompy-hydra[slurm]
     from hydra_plugins.hydra_submitit_launcher.submitit_launcher import BaseSubmititLauncher
@@ -37,6 +37,6 @@ class RompySlurmLauncher(RompyLauncher, BaseSubmititLauncher):
 
             raise (MissingExtra.of(exc, "hydra/launcher=slurm")
                    or MissingExtra("hydra/launcher=slurm", "submitit")) from None
-        from rompy.sweep.slurm import SlurmExecutor
+        from rompy.sweep.executors.slurm import SlurmExecutor
 
         return SlurmExecutor(self.params)

@@ -2,7 +2,7 @@
 
 Hydra's basic sweeper composes all members to validate the batch and its launcher
 composes them again, reports only the first failure and dies on a member's
-SystemExit (DESIGN §4). This sweeper expands the same override grammar and hands
+SystemExit. This sweeper expands the same override grammar and hands
 the members to `rompy.sweep.runner`, which composes each member once and runs it
 with the selected launcher: rompy's own launchers directly, any other Hydra
 launcher through its `launch()`.
@@ -36,11 +36,11 @@ class RompySweeper(Sweeper):
         )
 
     def sweep(self, arguments: list[str]) -> Any:
+        from rompy import sweep
         from rompy.errors import RompyError
-        from rompy.sweep import outcome
-        from rompy.sweep.expand import member_overrides
-        from rompy.sweep.foreign import HydraLauncherExecutor
-        from rompy.sweep.hydra_launcher import RompyLauncher
+        from rompy.sweep.executors.hydra import HydraLauncherExecutor
+        from rompy.sweep.launcher import RompyLauncher
+        from rompy.sweep.plan import member_overrides
         from rompy.sweep.runner import run_sweep
 
         members = member_overrides(self.hydra_context.config_loader, self.params, list(arguments))
@@ -56,5 +56,5 @@ class RompySweeper(Sweeper):
             import sys
 
             sys.stderr.write(f"rompy: error: {exc}\n")
-            outcome.set_exit_code(exc.exit_code)
+            sweep.set_exit_code(exc.exit_code)
             return None

@@ -14,10 +14,10 @@ from hydra.plugins.search_path_plugin import SearchPathPlugin
 
 class RompySearchPathPlugin(SearchPathPlugin):
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
-        cli = sys.modules.get("rompy.cli")
-        if cli is None or not getattr(cli, "COMPOSING", False):
+        searchpath = sys.modules.get("rompy.cli.searchpath")
+        if searchpath is None or not getattr(searchpath, "COMPOSING", False):
             return
-        from rompy.paths import user_conf_dirs
+        from rompy.cli.searchpath import user_conf_dirs
 
         for folder in reversed(user_conf_dirs()):
             search_path.prepend(provider="rompy-user", path=f"file://{folder}")

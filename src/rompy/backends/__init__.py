@@ -4,22 +4,18 @@
 classes load on first use so that `import rompy.backends` stays cheap.
 """
 
-_LAZY = {
-    "BackendConfig": ("rompy.backends.base", "BackendConfig"),
-    "Job": ("rompy.backends.base", "Job"),
-    "LocalConfig": ("rompy.backends.local", "LocalConfig"),
-    "DockerConfig": ("rompy.backends.docker", "DockerConfig"),
-    "SlurmConfig": ("rompy.backends.slurm", "SlurmConfig"),
+from rompy._lazy import lazy_getattr
+
+_EXPORTS = {
+    "BackendConfig": "rompy.backends.base",
+    "BackendResult": "rompy.backends.base",
+    "Job": "rompy.backends.base",
+    "Resources": "rompy.backends.base",
+    "LocalConfig": "rompy.backends.local",
+    "DockerConfig": "rompy.backends.docker",
+    "SlurmConfig": "rompy.backends.slurm",
 }
 
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
 
-def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        module, attr = _LAZY[name]
-        return getattr(importlib.import_module(module), attr)
-    raise AttributeError(f"module 'rompy.backends' has no attribute {name!r}")
-
-
-__all__ = list(_LAZY)
+__all__ = list(_EXPORTS)

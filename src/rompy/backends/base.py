@@ -1,26 +1,64 @@
 """The backend contract: a validated config that can pre-flight and execute a Job.
 
-A backend knows nothing of Hydra or of the run record: it gets a `Job` (what to
-run, where, where logs go) and returns a `BackendResult`. Custom backends subclass
+A backend knows nothing of Hydra or of the run record: it gets a `Job` (what to run,
+where, where logs go) and returns a `BackendResult`. Custom backends subclass
 `BackendConfig`, set a unique `type` and implement `execute`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shlex
+import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rompy.base import PluggableConfig
-from rompy.results import BackendResult
-from rompy.rules import check_env_name
+from rompy._pluggable import PluggableConfig
+from rompy.core.time import utcnow
 
 # Variables rompy itself sets for its own process; they never reach a model.
 INTERNAL_ENV = ("HYDRA_FULL_ERROR",)
+
+Status = Literal["running", "succeeded", "failed", "timed_out", "interrupted"]
+
+
+class BackendResult(BaseModel):
+    """What a backend reports after running the model command."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    status: Status
+    exit_code: int | None = None
+    started_at: datetime
+    finished_at: datetime
+    duration_s: float
+    message: str = ""
+    logs: dict[str, str] = Field(default_factory=dict)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "succeeded"
+
+
+@dataclass
+class Stopwatch:
+    """Started when a backend starts; `result(...)` stamps the BackendResult with its times."""
+
+    started_at: datetime = field(default_factory=utcnow)
+    t0: float = field(default_factory=time.monotonic)
+
+    def elapsed(self) -> float:
+        return round(time.monotonic() - self.t0, 6)
+
+    def result(self, status: Status, exit_code: int | None = None, message: str = "", **fields: Any) -> BackendResult:
+        return BackendResult(status=status, exit_code=exit_code, message=message, started_at=self.started_at,
+                             finished_at=utcnow(), duration_s=self.elapsed(), **fields)
 
 
 @dataclass
@@ -31,8 +69,9 @@ class Job:
     run_dir: Path
     command: str | list[str]
     logs_dir: Path
-    token: str = ""  # marks every process of this run (see rompy.active_runs)
+    token: str = ""  # marks every process of this run (rompy.runtime.processes)
     notes: dict[str, Any] = field(default_factory=dict)
+    on_note: Callable[[dict[str, Any]], None] | None = None
 
     def log_path(self, stream: str) -> Path:
         return self.logs_dir / f"{stream}.log"
@@ -40,21 +79,44 @@ class Job:
     def note(self, **facts: Any) -> None:
         """Facts about the running job (e.g. `slurm_job_id`) that must outlive a killed rompy.
 
-        They go to the run's active-run entry at once, so the next rompy start can stop what
-        this run started elsewhere, and into the record if the run is interrupted.
+        The run passes them on at once (to its active-run entry, so that the next rompy start
+        can stop what this run started elsewhere), and keeps them for the record.
         """
         self.notes.update(facts)
-        if self.token:
-            from rompy import active_runs
+        if self.on_note is not None:
+            self.on_note(facts)
 
-            active_runs.note(self.token, **facts)
+
+@dataclass(frozen=True)
+class Resources:
+    """What one run takes, for a sweep to schedule it: cores, memory and time where it runs,
+    and the cores it holds on this machine while it runs (none for a remote engine or a cluster)."""
+
+    cpus: float = 1.0
+    memory_bytes: int | None = None
+    timeout_s: int = 3600
+    local_cpus: float = 1.0
+
+
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def check_env_name(name: str) -> str:
+    if not _ENV_NAME_RE.match(name):
+        raise ValueError(
+            f"{name!r} is not a valid environment variable name "
+            "(letters, digits and '_', not starting with a digit)"
+        )
+    return name
 
 
 class BackendConfig(PluggableConfig):
     """Fields every backend shares. See docs/backend_configurations.md."""
 
     kind: ClassVar[str] = "backend"
-    is_kind_base: ClassVar[bool] = True
+    #: `package.module:function` that cleans up after a run of this backend whose rompy was killed;
+    #: rompy.runtime.active_runs calls it with the run's notes and knows no backend by name.
+    reaper: ClassVar[str | None] = None
 
     timeout: int = Field(
         3600, ge=60, le=86400,
@@ -79,10 +141,6 @@ class BackendConfig(PluggableConfig):
     mpiexec: str | None = Field(
         None, description="MPI launcher, e.g. 'mpiexec'; runs '<mpiexec> -n <cpu> <command>' (cpu must be whole).",
     )
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.is_kind_base = False
 
     @field_validator("command", "executable", "mpiexec", mode="before")
     @classmethod
@@ -137,6 +195,11 @@ class BackendConfig(PluggableConfig):
         if not any(arg in ("-n", "-np") or arg.startswith(("-n=", "-np=")) for arg in launcher[1:]):
             launcher += ["-n", str(int(getattr(self, "cpu", 1)))]
         return launcher + (shlex.split(command) if isinstance(command, str) else list(command))
+
+    def resources(self) -> Resources:
+        """Cores, memory and time a run of this config takes (a sweep schedules members by it)."""
+        cpus = float(getattr(self, "cpu", 1) or 1)
+        return Resources(cpus=cpus, timeout_s=self.timeout, local_cpus=cpus)
 
     def preflight(self) -> None:
         """Check that the backend can start, before anything is created. Raise PreflightError."""

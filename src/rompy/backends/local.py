@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 
-from rompy.backends.base import BackendConfig, Job
-from rompy.results import BackendResult
-from rompy.rules import is_existing_dir
+from rompy._pluggable import is_existing_dir
+from rompy.backends.base import BackendConfig, BackendResult, Job, Stopwatch
 
 
 class LocalConfig(BackendConfig):
@@ -44,17 +42,16 @@ class LocalConfig(BackendConfig):
         return shlex.split(command)
 
     def execute(self, job: Job) -> BackendResult:
-        from rompy.backends.process import run_process_group
+        from rompy.runtime.processes import run_process_group
 
+        clock = Stopwatch()
         env = self.base_environment()
         if "OMP_NUM_THREADS" not in self.env_vars:
             env["OMP_NUM_THREADS"] = str(self.cpu)
         cwd = Path(self.working_dir).expanduser() if self.working_dir else job.run_dir
-        return run_process_group(
-            self.argv(job.command),
-            cwd=cwd,
-            env=env,
-            timeout=self.timeout,
-            logs_dir=job.logs_dir if self.capture_output else None,
-            token=job.token or None,
+        status, exit_code, message = run_process_group(
+            self.argv(job.command), cwd=cwd, env=env, timeout=self.timeout,
+            logs_dir=job.logs_dir if self.capture_output else None, token=job.token or None,
         )
+        logs = {stream: str(job.log_path(stream)) for stream in ("stdout", "stderr")} if self.capture_output else {}
+        return clock.result(status, exit_code, message, logs=logs)

@@ -7,10 +7,15 @@ length, so they are refused rather than guessed.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+def utcnow() -> datetime:
+    """Now, in UTC, with its time zone: what every record and log line is stamped with."""
+    return datetime.now(timezone.utc)
+
 
 _UNITS = {
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,

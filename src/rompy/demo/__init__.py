@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from rompy.modelconfig import ModelConfig
+from rompy.config import ModelConfig
 
 SCRIPT = Path(__file__).with_name("wave_dispersion.py")
 

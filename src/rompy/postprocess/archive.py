@@ -9,8 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from rompy.postprocess.base import PostprocessorConfig
-from rompy.results import PostprocessResult
+from rompy.postprocess.base import PostprocessorConfig, PostprocessResult
 
 
 class ArchiveConfig(PostprocessorConfig):

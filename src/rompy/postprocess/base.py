@@ -10,21 +10,26 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from rompy.base import PluggableConfig
-from rompy.results import PostprocessResult
+from rompy._pluggable import PluggableConfig
+
+
+class PostprocessResult(BaseModel):
+    """What a built-in postprocessor returns; user processors may return a plain dict."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    success: bool = True
+    message: str = ""
+    files: list[str] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
 class PostprocessorConfig(PluggableConfig):
     kind: ClassVar[str] = "postprocessor"
-    is_kind_base: ClassVar[bool] = True
 
     fail_run: bool = Field(True, description="A failure of this postprocessor fails the run (exit 1).")
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        cls.is_kind_base = False
 
     def process(self, model_run, **kwargs) -> PostprocessResult | dict[str, Any]:  # pragma: no cover
         raise NotImplementedError(f"{type(self).__name__} does not implement process()")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from rompy.postprocess.base import PostprocessorConfig
-from rompy.results import PostprocessResult
+from rompy.postprocess.base import PostprocessorConfig, PostprocessResult
 
 
 class NoopConfig(PostprocessorConfig):

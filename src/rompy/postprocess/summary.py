@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from rompy.postprocess.base import PostprocessorConfig
-from rompy.results import PostprocessResult, write_json_atomic
+from rompy.postprocess.base import PostprocessorConfig, PostprocessResult
+from rompy.runtime.files import write_json_atomic
 
 
 def _numeric_ranges(path) -> dict[str, dict[str, float]]:

@@ -1,22 +1,23 @@
-"""Multirun sweeps: one line of results per member, a summary, resume, and launchers.
+"""Multirun sweeps (`-m`): every member recorded, a summary, resume, and launchers that compose each member once.
 
-Hydra's `-m` gives rompy the sweep syntax; this package gives sweeps what Hydra
-lacks (DESIGN §4): every failure reported instead of only the first, results
-written as members finish, resume, and launchers that compose each member once.
-
-Layout (one job per module):
-  settings   the `sweep:` block of RunConfig (fail_fast, resume, progress)
-  plan       members from overrides; member keys and run ids
-  compose    one composition per member, cheap for members that differ in values only
-  member     run one member through the CLI's own task and turn it into a MemberResult
-  records    MemberResult, results.jsonl and summary.json
-  resume     which members earlier runs of the same sweep already finished
-  report     progress line / plain lines and the final table
-  runner     the sweep loop shared by every launcher: plan, resume, run, record, exit code
-  inprocess, parallel, slurm, foreign   the executors behind the launchers
-  weights    how many cores a member holds in the parallel launcher
-  outcome    hands the sweep's exit code to the CLI (Hydra's multirun returns nothing)
-
-Nothing heavy is imported here: Hydra imports the plugin modules that use this
-package on every start.
+plan (members, keys, run ids), compose (a member's config), member (run one member
+through the CLI's task), records (results.jsonl, summary.json, resume), progress (what
+the user sees), runner (the sweep every launcher shares), launcher (rompy's Hydra
+launchers), executors (where members run). Nothing heavy is imported here: Hydra's
+plugin discovery imports the launchers on every start.
 """
+
+# Hydra's multirun discards what the sweeper returns and `@hydra.main` returns None, so the
+# sweep leaves its exit code here for the CLI. One sweep runs per process at a time.
+_exit_code: list[int] = []
+
+
+def set_exit_code(code: int) -> None:
+    _exit_code[:] = [code]
+
+
+def take_exit_code() -> int | None:
+    """The exit code of the sweep that just ran (None if none ran); clears it."""
+    code = _exit_code[0] if _exit_code else None
+    _exit_code.clear()
+    return code

@@ -1,19 +1,13 @@
 """Compose each member's config once, and cheaply when members differ only in values.
 
-Hydra's basic sweeper composes every member to check the batch and its launcher
-composes it again (DESIGN §4: ~0.1 s each here). A member's config is the config
-composed from its defaults list (its config-group choices) with its value overrides
-applied on top, so members that share their group choices share that first part.
-MemberComposer composes one *template* per distinct set of group overrides with
-Hydra itself (`load_sweep_config`) and, per member, copies the template's task part
-and applies the value overrides with Hydra's own `_apply_overrides_to_config`.
-
-The hydra node (large, and the same for members of one template but for
-`overrides.task`, `job.override_dirname`, `job.num` and `job.id`) is not copied per
-member: a ComposedMember carries those four values and writes them into the
-template's hydra node when it is activated, in the process that runs it. Anything
-unusual (a per-member `hydra.` override, Hydra internals that moved) falls back to
-a full composition, so a member's config is always the one Hydra would compose.
+A member's config is the config composed from its config-group choices with its value
+overrides applied on top, so members that share their group choices share that first
+part. The composer composes one template per distinct set of group overrides with Hydra
+itself and, per member, copies the template's task part and applies the value overrides
+as Hydra does. The large hydra node is not copied per member: a ComposedMember carries
+the four values that differ and writes them into the template's node when it runs.
+Anything unusual (a per-member `hydra.` override, Hydra internals that moved) falls
+back to a full composition, so a member's config is always the one Hydra would compose.
 """
 
 from __future__ import annotations
@@ -38,7 +32,7 @@ class ComposedMember:
     job_id: str
 
     def activate(self):
-        """Write this member's values into the shared hydra node and return it (rompy.hydra_job makes it current)."""
+        """Write this member's values into the shared hydra node and return it (rompy._hydra.hydra_job makes it current)."""
         from omegaconf import open_dict, read_write
 
         node = self.hydra_cfg.hydra
@@ -64,10 +58,10 @@ class MemberComposer:
             from hydra.core.override_parser.overrides_parser import OverridesParser
 
             self._parser = OverridesParser.create(config_loader=config_loader)
-            hydra_overrides = list(master_config.hydra.overrides.hydra)
-            _, self._repo = config_loader._parse_overrides_and_create_caching_repo(
-                master_config.hydra.job.config_name, hydra_overrides
-            )
+            from rompy._hydra import group_repository
+
+            self._repo = group_repository(config_loader, master_config.hydra.job.config_name,
+                                          list(master_config.hydra.overrides.hydra))
         except Exception as exc:  # Hydra internals changed: stay correct, be slower
             log.debug("full composition for every member: %s", exc)
             self.fast = False
@@ -103,7 +97,7 @@ class MemberComposer:
         return parsed
 
     def _compose_fast(self, overrides, number, job_id) -> ComposedMember | None:
-        from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
+        from rompy._hydra import apply_value_overrides, overrides_dirname
 
         parsed = self._parse(list(overrides))
         groups: list[str] = []
@@ -124,11 +118,10 @@ class MemberComposer:
             self._templates[key] = template
         template_task, hydra_cfg = template
         task_cfg = copy.deepcopy(template_task)
-        ConfigLoaderImpl._apply_overrides_to_config(values, task_cfg)
+        apply_value_overrides(values, task_cfg)
         dirname_conf = hydra_cfg.hydra.job.config.override_dirname
-        dirname = get_overrides_dirname(overrides=parsed, kv_sep=dirname_conf.kv_sep,
-                                        item_sep=dirname_conf.item_sep,
-                                        exclude_keys=list(dirname_conf.exclude_keys))
+        dirname = overrides_dirname(parsed, exclude_keys=list(dirname_conf.exclude_keys),
+                                    item_sep=dirname_conf.item_sep, kv_sep=dirname_conf.kv_sep)
         return ComposedMember(task_cfg, hydra_cfg, [o.input_line for o in parsed], dirname, number, job_id)
 
 

@@ -1,19 +1,13 @@
 """Run one member through the CLI's own task, in whatever process it lands in.
 
-The same function runs a member in the sweep's process (sequential launcher), in
-a forked worker (parallel launcher) and on a SLURM node (slurm launcher), so a
-member behaves exactly like `rompy` run once with the same overrides. What Hydra's
-`run_job` would do and the task needs is done here (rompy.hydra_job: HydraConfig for `${hydra:...}`
-and error messages, `hydra.job.env_set`, callbacks); what it costs and rompy does
-not need is not (deep copies, per-job log setup, a job dir per member).
-
-Nothing that escapes the task stops the sweep: a `SystemExit` or any other
-exception becomes a failed member, an interrupt an interrupted one.
+The same function runs a member in the sweep's process, in a forked worker and on a
+SLURM node, so a member behaves exactly like `rompy` run once with the same overrides.
+Nothing that escapes the task stops the sweep: a `SystemExit` or any other exception
+becomes a failed member, an interrupt an interrupted one.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -43,8 +37,8 @@ def expected_run_dir(cfg) -> str | None:
 
 def run_member(task_function, member, callbacks=None, run_dir: str | None = None) -> MemberResult:
     """Call `task_function` on a ComposedMember (see compose.py) and say how it ended."""
-    from rompy.hydra_job import hydra_job
-    from rompy.results import utcnow
+    from rompy._hydra import hydra_job
+    from rompy.core.time import utcnow
 
     started, t0 = utcnow(), time.monotonic()
     cfg = member.task_cfg
@@ -109,25 +103,10 @@ def result_from_task_return(ret: Any) -> MemberResult:
 def settle_record(run_dir: str | None, result: MemberResult) -> None:
     """A member that escaped the task (SystemExit, ...) left its record unfinished or
     claiming success (a postprocessor that exits): make the record say how it ended."""
-    if not run_dir:
-        return
-    from rompy.model import RECORD_NAME
-    from rompy.results import write_json_atomic
+    if run_dir:
+        from rompy.record import RecordStore
 
-    path = Path(run_dir) / RECORD_NAME
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
-    if record.get("status") not in ("running", "succeeded"):
-        return
-    stage = record.get("stage") if record.get("status") == "running" else "postprocess"
-    record.update(status=result.status, message=result.message, finished_at=result.finished_at,
-                  failed_stage=stage)
-    try:
-        write_json_atomic(path, record)
-    except OSError:
-        pass
+        RecordStore(run_dir).settle(result.status, result.message, result.finished_at)
 
 
 def flush_std_streams() -> None:

@@ -1,21 +1,9 @@
-"""Members of a sweep: their overrides, their identity (key) and their run ids.
+"""Members of a sweep: their overrides (Hydra's sweep grammar), their identity (key) and their run ids.
 
-Run id scheme (documented in docs/sweeps.md):
-
-    <sweep id>-<slug>-<key>
-
-* sweep id: the `run_id` given for the whole sweep, else the name of the sweep
-  directory (`hydra.sweep.dir`, by default a timestamp). Re-running with the same
-  `hydra.sweep.dir` gives the same sweep id.
-* key: first 8 hex digits of SHA-256 over the member's sorted overrides, leaving
-  out `hydra...` and `sweep...` ones (they say how to sweep, not what to run). The
-  key is the member's identity for resume: stable across re-runs and unique within
-  the sweep (two members with equal overrides would be the same run).
-* slug: the values of the keys that vary across the sweep, made readable
-  (`depths-10_timeout-60`), at most 48 characters; it only helps humans,
-  uniqueness comes from the key.
-
-A member whose own overrides set `run_id` keeps that run id.
+A member's run id is `<sweep id>-<slug>-<key>` (docs/sweeps.md): the sweep's run_id or
+its directory's name; the values that vary, made readable; and a hash of the member's
+overrides (leaving out how to sweep: `hydra.*`, `sweep.*`, `dry_run`), which is its
+identity for resume. A member whose own overrides set `run_id` keeps that run id.
 """
 
 from __future__ import annotations
@@ -109,7 +97,7 @@ class MemberJob:
     run_id: str
     launch_overrides: list[str]
     run_dir: str | None = None
-    weight_hint: Any = None
+    resources: Any = None  # the member's backend Resources, known once it is validated
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -139,3 +127,19 @@ def plan_members(member_overrides: list[list[str]], sweep_id: str, first_number:
         jobs.append(MemberJob(number=first_number + offset, overrides=overrides, key=key,
                               run_id=run_id, launch_overrides=launch))
     return jobs
+
+
+def member_overrides(config_loader, params: dict | None, arguments: list[str]) -> list[list[str]]:
+    """One override list per member: the cartesian product, in the order Hydra's basic sweeper gives.
+
+    `hydra.sweeper.params` first, then the command line; a later value for the same key wins.
+    Switching sweepers never changes which members a sweep has.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from rompy._hydra import split_sweep_arguments
+
+    lines = [f"{key}={value}" for key, value in (params or {}).items()]
+    lines.extend(arguments)
+    parser = OverridesParser.create(config_loader=config_loader)
+    return split_sweep_arguments(parser.parse_overrides(lines))

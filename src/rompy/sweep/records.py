@@ -1,9 +1,11 @@
-"""What a sweep writes: one JSON line per finished member, and summary.json at the end.
+"""What a sweep writes, and what a resumed sweep reads back.
 
-`results.jsonl` is append-only and written as each member finishes, one `write()`
-of one whole line, so a crashed sweep loses nothing already done and a resumed
-sweep can read what earlier runs finished. `summary.json` is written atomically
-once the sweep ends (also on interrupt).
+`results.jsonl` is append-only and written as each member finishes, one `write()` of
+one whole line, so a crashed sweep loses nothing already done and a resumed sweep can
+read what earlier runs finished. `summary.json` is written atomically once the sweep
+ends (also on interrupt). Resume matches members by key (a hash of their overrides),
+not by number, so adding a value to a sweep does not shift which members count as done;
+a member is done if its latest line says it succeeded and its run record still does.
 """
 
 from __future__ import annotations
@@ -113,8 +115,42 @@ def counts_of(lines: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def write_summary(sweep_dir: Path, summary: dict[str, Any]) -> Path:
-    from rompy.results import write_json_atomic
+    from rompy.runtime.files import write_json_atomic
 
     path = Path(sweep_dir) / SUMMARY_NAME
     write_json_atomic(path, summary)
     return path
+
+
+# -- resume --------------------------------------------------------------------------
+_KEEP = ("status", "exit_code", "model_exit_code", "started_at", "finished_at", "duration_s",
+         "run_dir", "run_id", "launcher")
+
+
+def latest_by_key(lines: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    latest: dict[str, dict[str, Any]] = {}
+    for line in lines:
+        if "key" in line:
+            latest[line["key"]] = line
+    return latest
+
+
+def earlier_success(line: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The earlier successful result this line stands for, or None if the member must run."""
+    if line is None:
+        return None
+    if line.get("status") == "skipped":
+        previous = line.get("previous")
+    elif line.get("status") == "succeeded":
+        previous = {k: line.get(k) for k in _KEEP}
+    else:
+        return None
+    if not previous or previous.get("status") != "succeeded":
+        return None
+    return previous if _record_says_succeeded(previous.get("run_dir")) else None
+
+
+def _record_says_succeeded(run_dir: str | None) -> bool:
+    from rompy.record import RecordStore
+
+    return bool(run_dir) and RecordStore(run_dir).status() == "succeeded"

@@ -1,9 +1,9 @@
-"""The sweep loop every launcher shares: plan, resume, run, record, summarise, exit code.
+"""The sweep every launcher shares: plan, validate, resume, run, record, summarise, exit code.
 
-Launchers differ only in *where* members run (executors: inprocess, parallel,
-slurm, foreign). Everything a user relies on — run ids, results.jsonl lines,
-summary.json, the table, resume, fail-fast and the exit code — is decided here,
-once, so it is the same with every launcher.
+Launchers differ only in where members run (rompy.sweep.executors). Everything a user
+relies on - run ids, validation before anything runs, results.jsonl, summary.json, the
+table, resume, fail-fast and the exit code - is decided here, once, so it is the same
+with every launcher.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from rompy import sweep
 from rompy.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, Interrupted
-from rompy.paths import creatable_problem
+from rompy.runtime.files import creatable_problem
 from rompy.sweep.plan import MemberJob, plan_members, sweep_id_from
 from rompy.sweep.records import (
     FAILED_STATUSES,
@@ -57,8 +58,8 @@ class SweepContext:
     # -- for executors -----------------------------------------------------------
     def prepare(self, job: MemberJob):
         """The member's ComposedMember, or None (the member is then recorded as failed)."""
-        from rompy.diagnostics import format_hydra_error
-        from rompy.results import utcnow
+        from rompy.cli.diagnostics import format_hydra_error
+        from rompy.core.time import utcnow
         from rompy.sweep.member import expected_run_dir
 
         try:
@@ -104,8 +105,8 @@ def load_settings(master):
     from omegaconf import OmegaConf
     from pydantic import ValidationError
 
+    from rompy.config import SweepConfig
     from rompy.errors import ConfigError
-    from rompy.sweep.settings import SweepConfig
 
     node = OmegaConf.select(master, "sweep", default=None)
     data = OmegaConf.to_container(node, resolve=True) if node is not None else {}
@@ -125,10 +126,10 @@ def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool) -> tup
     little and keeps memory flat for large sweeps); its run directory is noted. Members with
     the same problem share one line.
     """
-    from rompy.cli import validate
-    from rompy.diagnostics import format_hydra_error
+    from rompy._hydra import hydra_job
+    from rompy.cli.diagnostics import format_hydra_error
+    from rompy.cli.main import validate
     from rompy.errors import RompyError
-    from rompy.hydra_job import hydra_job
     from rompy.sweep.member import expected_run_dir
 
     by_problem: dict[str, list[MemberJob]] = {}
@@ -149,6 +150,7 @@ def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool) -> tup
             by_problem.setdefault(str(exc), []).append(job)
             continue
         dry_runs.add(config.dry_run)
+        job.resources = config.backend.resources()
         if (not config.dry_run and not resume and not config.delete_existing and job.run_dir
                 and os.path.lexists(job.run_dir)):
             by_problem.setdefault(f"run directory {job.run_dir} already exists; set sweep.resume=true to run only "
@@ -192,18 +194,17 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
     """Run a whole sweep; returns the summary (also written to summary.json), None if nothing ran."""
     from omegaconf import OmegaConf
 
-    from rompy import logs
-    from rompy.results import utcnow
-    from rompy.signals import interruptible
-    from rompy.sweep import outcome
-    from rompy.sweep.report import Progress, preview, table
-    from rompy.sweep.resume import earlier_success, latest_by_key
+    from rompy.cli import console
+    from rompy.core.time import utcnow
+    from rompy.runtime.signals import interruptible
+    from rompy.sweep.progress import Progress, preview, table
+    from rompy.sweep.records import earlier_success, latest_by_key
 
     t0, started_at = time.monotonic(), utcnow()
     try:
-        logs.configure(str(OmegaConf.select(master, "log_level", default="INFO")).upper())
+        console.configure(str(OmegaConf.select(master, "log_level", default="INFO")).upper())
     except ValueError:
-        logs.configure("INFO")
+        console.configure("INFO")
     settings = load_settings(master)
     sweep_dir = Path(str(master.hydra.sweep.dir))
     sweep_id = sweep_id_from(OmegaConf.select(master, "run_id", default=None), str(sweep_dir))
@@ -225,12 +226,12 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
     if problems:
         for line in problems:
             sys.stderr.write(f"rompy: error: {line}\n")
-        outcome.set_exit_code(EXIT_USAGE)
+        sweep.set_exit_code(EXIT_USAGE)
         return None
     if dry_runs == {True}:
         sys.stdout.write(preview(jobs, str(sweep_dir)))
         sys.stdout.flush()
-        outcome.set_exit_code(EXIT_OK)
+        sweep.set_exit_code(EXIT_OK)
         return None
 
     with claim_sweep_dir(sweep_dir):
@@ -296,7 +297,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         sys.stdout.flush()
     except (OSError, ValueError):
         pass
-    outcome.set_exit_code(code)
+    sweep.set_exit_code(code)
     return summary
 
 

@@ -1,0 +1,117 @@
+"""Everything rompy uses of Hydra beyond its public API, in one place, with the version it was written for.
+
+rompy composes a plain run once (where `@hydra.main` composes twice), runs a job without
+`run_job`'s config copies, and composes sweep members from shared templates. These need
+Hydra's internals; each use is a small function here, so that a new Hydra breaks this
+module only (docs/next-hydra.md says what 1.4 changes).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import hydra
+
+#: Hydra 1.3 wants `version_base="1.3"` for its no-chdir defaults; 1.4 warns on any version_base
+#: and has those defaults already.
+HYDRA_1_3 = hydra.__version__.startswith("1.3.")
+
+
+def version_base() -> dict[str, str]:
+    """The keyword arguments for `hydra.main` / `initialize*` that give Hydra 1.3's defaults without warnings."""
+    return {"version_base": "1.3"} if HYDRA_1_3 else {}
+
+
+# -- the command line -------------------------------------------------------------------
+def parse_command_line(argv: list[str]):
+    """(Hydra's parsed flags, unknown arguments) for a rompy command line."""
+    from hydra._internal.utils import get_args_parser
+
+    return get_args_parser().parse_known_args(argv)
+
+
+def create_app(conf_dir: str, config_dir: str | None):
+    """A Hydra app searching the shipped conf_dir (and `--config-dir`), as `@hydra.main` would create it."""
+    from hydra._internal.hydra import Hydra
+    from hydra._internal.utils import create_config_search_path
+    from hydra.core.config_search_path import SearchPathQuery
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import SearchPathException
+
+    search_path = create_config_search_path(f"file://{conf_dir}")
+    if config_dir is not None:
+        abs_dir = os.path.abspath(config_dir)
+        if not os.path.isdir(abs_dir):
+            raise SearchPathException(f"Additional config directory '{abs_dir}' not found")
+        search_path.prepend(provider="command-line", path=f"file://{abs_dir}",
+                            anchor=SearchPathQuery(provider="schema"))
+    GlobalHydra.instance().clear()
+    return Hydra.create_main_hydra2(task_name="rompy", config_search_path=search_path)
+
+
+def run_job_with_callbacks(app, cfg, task: Callable) -> None:
+    """Hydra's own `run_job` (chdir, output subdir, callbacks), re-raising what the task raised."""
+    from hydra._internal.callbacks import Callbacks
+    from hydra.core.utils import run_job
+    from hydra.types import HydraContext
+
+    ret = run_job(hydra_context=HydraContext(config_loader=app.config_loader, callbacks=Callbacks(cfg)),
+                  task_function=task, config=cfg, job_dir_key="hydra.run.dir", job_subdir_key=None,
+                  configure_logging=False)
+    _ = ret.return_value  # re-raises what the task raised, as Hydra.run does
+
+
+@contextmanager
+def hydra_job(hydra_cfg):
+    """Within: HydraConfig answers from `hydra_cfg` ({hydra: ...}) and its job.env_set is applied.
+
+    What a plain run and every sweep member need of `run_job`, without its per-job
+    deep copies and logging set-up.
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.core.utils import env_override
+
+    instance = HydraConfig.instance()
+    previous = instance.cfg
+    instance.cfg = hydra_cfg
+    try:
+        with env_override(dict(hydra_cfg.hydra.job.env_set or {})):
+            yield
+    finally:
+        instance.cfg = previous
+
+
+# -- sweeps ----------------------------------------------------------------------------
+def split_sweep_arguments(parsed: list) -> list[list[str]]:
+    """The members' override lists of a sweep, as Hydra's basic sweeper splits them."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+
+    batches = BasicSweeper.split_arguments(parsed, None)
+    return [list(member) for member in batches[0]] if batches else []
+
+
+def group_repository(config_loader, config_name: str, hydra_overrides: list[str]):
+    """The config repository a sweep composes from, to tell group overrides from value overrides."""
+    _, repository = config_loader._parse_overrides_and_create_caching_repo(config_name, hydra_overrides)
+    return repository
+
+
+def apply_value_overrides(overrides: list, cfg) -> None:
+    """Apply parsed value overrides (`a.b=1`, `+c=2`, `~d`) to a composed config, as Hydra does."""
+    from hydra._internal.config_loader_impl import ConfigLoaderImpl
+
+    ConfigLoaderImpl._apply_overrides_to_config(overrides, cfg)
+
+
+def overrides_dirname(parsed: list, exclude_keys: list[str], item_sep: str, kv_sep: str) -> str:
+    """`hydra.job.override_dirname` for a member's parsed overrides (what Hydra 1.3 computes)."""
+    lines = sorted(o.input_line for o in parsed if o.key_or_group not in exclude_keys)
+    return re.sub("[=]", kv_sep, item_sep.join(lines))
+
+
+def job_return_value(ret) -> Any:
+    """What a job returned, or the exception it raised, without re-raising it."""
+    return ret._return_value

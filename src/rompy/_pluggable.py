@@ -1,0 +1,97 @@
+"""Base classes of every config model: strict fields, and dispatch on `type`.
+
+Validating against a kind's base class (backend, postprocessor, model) picks exactly
+one class by its `type`, so one mistake gives one error, located as the user writes
+it (`backend.cpu`, never `backend.docker.cpu`).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors; input values are never echoed (they may be secrets)."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, validate_default=True, defer_build=True)
+
+    def to_yaml(self) -> str:
+        """YAML text that `type(self).from_yaml` turns back into an equal object."""
+        import yaml
+
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, text: str):
+        import yaml
+
+        return cls.model_validate(yaml.safe_load(text))
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str):
+        return cls.model_validate_json(text)
+
+
+class PluggableConfig(StrictModel):
+    """A config chosen by its `type`: built-in, entry point, or `package.module:Class`.
+
+    A kind's base class sets `kind` in its own body (`kind: ClassVar[str] = "backend"`);
+    validating against it dispatches on `type`. Its subclasses validate as themselves.
+    """
+
+    kind: ClassVar[str] = ""
+    is_kind_base: ClassVar[bool] = False
+    type: str
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.is_kind_base = "kind" in cls.__dict__
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _dispatch_on_type(cls, data: Any, handler):
+        if cls.is_kind_base and isinstance(data, dict):
+            from pydantic_core import PydanticCustomError
+
+            from rompy.errors import ConfigError
+            from rompy.registry import known_types, resolve
+
+            type_name = data.get("type")
+            if not isinstance(type_name, str) or not type_name:
+                raise PydanticCustomError(
+                    "missing_type",
+                    "a {kind} needs a 'type': one of {choices}",
+                    {"kind": cls.kind, "choices": ", ".join(known_types(cls.kind))},
+                )
+            try:
+                target = resolve(cls.kind, type_name)
+            except ConfigError as exc:
+                raise PydanticCustomError("unknown_type", str(exc).split(": ", 1)[1]) from None
+            if not (isinstance(target, type) and issubclass(target, cls)):
+                raise PydanticCustomError(
+                    "not_a_config", "{name} is not a rompy {kind} config class",
+                    {"name": type_name, "kind": cls.kind},
+                )
+            return target.model_validate(data)
+        return handler(data)
+
+
+def is_existing_dir(path: str | os.PathLike) -> bool:
+    """Like Path.is_dir, but False (not an exception) for names too long or otherwise unusable."""
+    try:
+        return os.path.isdir(os.path.expanduser(path))
+    except (OSError, ValueError):
+        return False
+
+
+def is_existing_file(path: str | os.PathLike) -> bool:
+    try:
+        return os.path.isfile(os.path.expanduser(path))
+    except (OSError, ValueError):
+        return False

@@ -1,0 +1,233 @@
+"""Turn Pydantic, OmegaConf and Hydra errors into one line a user can act on.
+
+A line names the config path as the user writes it (`backend.timeout`), the bad
+value (unless it may be a secret), the rule, and where the value was set: the
+command-line override or the YAML file of the selected group.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rompy.redaction import is_secret_name
+
+GROUPS = ("backend", "postprocessor", "model")
+
+
+@dataclass
+class Sources:
+    """What Hydra knows about where values came from."""
+
+    overrides: list[str] = field(default_factory=list)
+    choices: dict[str, str] = field(default_factory=dict)
+    search_dirs: list[str] = field(default_factory=list)
+
+    def origin(self, path: str) -> str:
+        group = path.split(".", 1)[0]
+        for override in reversed(self.overrides):
+            key = override.split("=", 1)[0].lstrip("+~")
+            if key in GROUPS and key == group:
+                break  # a group choice: the value came from that group's file
+            if path == key or path.startswith(key + "."):
+                return f"set by override '{_shorten(override)}'"
+        if group in GROUPS and group in self.choices:
+            choice = self.choices[group]
+            for folder in self.search_dirs:
+                candidate = Path(folder) / group / f"{choice}.yaml"
+                if candidate.is_file():
+                    return f"set in {candidate}"
+            return f"set by {group}={choice}"
+        for folder in self.search_dirs:
+            candidate = Path(folder) / "rompy.yaml"
+            if candidate.is_file():
+                return f"set in {candidate}"
+        return "set in the config"
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _path(loc: tuple) -> str:
+    return ".".join(str(part) for part in loc if part not in ("function-after", "function-before"))
+
+
+def _fields_at(loc: tuple, data: Any) -> list[str]:
+    """Valid key names of the model that owns `loc[-1]`, for 'did you mean'."""
+    from rompy.config import RunConfig
+    from rompy.registry import resolve
+
+    model: Any = RunConfig
+    node = data
+    for part in loc[:-1]:
+        if isinstance(node, dict):
+            node = node.get(part)
+        if part in GROUPS and model is RunConfig:
+            try:
+                model = resolve(part, node.get("type")) if isinstance(node, dict) else None
+            except Exception:
+                return []
+        else:
+            annotation = getattr(model, "model_fields", {}).get(part)
+            inner = getattr(annotation, "annotation", None)
+            model = inner if hasattr(inner, "model_fields") else None
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def suggestion(name: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(candidates))}"
+
+
+def _show_value(path: str, value: Any, hidden: set[str] = frozenset()) -> str:
+    last = path.rsplit(".", 1)[-1]
+    if path in hidden or (".env_vars." in f".{path}" and is_secret_name(last)):
+        return "<from the environment, hidden>"
+    text = repr(value)
+    return _shorten(text, 60)
+
+
+def format_validation_error(exc, data: Any, sources: Sources | None = None, prefix: tuple = (),
+                            hidden: set[str] = frozenset()) -> str:
+    """One line for a pydantic ValidationError raised on `data`."""
+    sources = sources or Sources()
+    parts = []
+    for err in exc.errors(include_url=False):
+        loc = prefix + tuple(err["loc"])
+        path = _path(loc)
+        kind = err["type"]
+        if kind in ("missing_type", "unknown_type", "not_a_config"):
+            path = f"{path}.type" if path else "type"
+        message = re.sub(r"^(Value|Assertion) error, ", "", err["msg"])
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            text = f"{path}: unknown key{suggestion(key, _fields_at(loc, data))}"
+        elif kind == "missing":
+            text = f"{path}: required but not given"
+        else:
+            shown = "" if kind in ("missing_type", "unknown_type") else f" = {_show_value(path, err.get('input'), hidden)}"
+            if isinstance(err.get("input"), dict):
+                shown = ""
+            text = f"{path}{shown}: {message}"
+        parts.append(f"{text} ({sources.origin(path)})")
+    return "; ".join(parts)
+
+
+def config_file_problem(exc: BaseException, argv: list[str] = ()) -> str | None:
+    """`file:line:column: problem` when composing stopped at a broken config file, else None."""
+    from rompy.cli.files import find_unreadable, yaml_problem
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        problem = yaml_problem(exc)
+        if problem:
+            return problem
+        if isinstance(exc, UnicodeDecodeError) or "Invalid loaded object type" in str(exc):
+            from rompy.cli.searchpath import search_path  # the error does not name the file: find it
+
+            selected = [f"{a.split('=', 1)[0].lstrip('+~')}/{a.split('=', 1)[1]}.yaml" for a in argv if "=" in a]
+            return find_unreadable([folder for folder, _ in search_path(list(argv))],
+                                   not_utf8=isinstance(exc, UnicodeDecodeError), selected=selected) or (
+                f"a config file cannot be read: {exc}")
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
+    """One line for a Hydra/OmegaConf composition or override error."""
+    problem = config_file_problem(exc, argv)
+    if problem:
+        return problem
+    text = str(exc).strip()
+    if "Config group override must be a string" in text:
+        bad = [a for a in argv if a.split("=", 1)[0].lstrip("+~") in GROUPS and "=" in a]
+        culprit = bad[-1] if bad else "group=option"
+        return f"{culprit}: a config group option is a name (e.g. backend=local), {text.split('. ', 1)[-1]}"
+    full_key = getattr(exc, "full_key", None)
+    if full_key and type(exc).__module__.startswith("omegaconf"):
+        return f"{full_key}: {_shorten(text.splitlines()[0], 300)}"
+    missing = re.search(r"Could not find '([^']+)/([^']+)'", text)
+    if missing:
+        group, option = missing.groups()
+        if group == "hydra/launcher" and option in ("submitit_local", "submitit_slurm"):
+            from importlib.util import find_spec
+
+            from rompy.errors import MissingExtra
+
+            if find_spec("hydra_plugins.hydra_submitit_launcher") is None:
+                return str(MissingExtra(f"{group}={option}", "hydra_submitit_launcher"))
+        options = re.findall(r"^\t(\S+)$", text, flags=re.M)
+        valid = f"; choose one of: {', '.join(options)}" if options else ""
+        close = difflib.get_close_matches(option, options, n=1, cutoff=0.6)
+        hint = f"; did you mean '{group}={close[0]}'?" if close else ""
+        return f"{group}={option}: unknown option for config group '{group}'{valid}{hint}"
+    override = re.search(r"Could not override '([^']+)'", text)
+    if override and ("not in struct" in text or "To append" in text):
+        key = override.group(1)
+        return f"{key}: unknown key{_key_hint(key, argv)}"
+    deletion = re.search(r"Could not delete '([^']*)'", text)
+    if deletion:
+        return (f"~{deletion.group(1)}: the deletion override matches nothing; name a key or group "
+                "to delete, e.g. ~postprocessor")
+    append = re.search(r"Could not append to config\. An item is already at '([^']+)'", text)
+    if append:
+        return f"{append.group(1)}: already exists; override it without the '+' prefix"
+    if type(exc).__name__ == "OverrideParseException" or "Error parsing override" in text:
+        first = text.splitlines()[0] if text else "invalid override"
+        return (
+            f"{first}; quote values with spaces or special characters, e.g. "
+            "'backend.command=\"exit 3\"' (see docs/overrides.md)"
+        )
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    summary = " ".join(lines[:3])
+    return _shorten(summary, 400) if summary else type(exc).__name__
+
+
+def _key_hint(key: str, argv: list[str] = ()) -> str:
+    from rompy.config import RunConfig
+
+    head, _, rest = key.partition(".")
+    if not rest:
+        return suggestion(head, list(RunConfig.model_fields))
+    if head in GROUPS and "." not in rest:
+        candidates = _selected_fields(head, key, list(argv))
+        if rest in candidates:
+            return f" in the YAML of this {head} option; add it with '+{key}=...'"
+        return suggestion(rest, sorted(candidates))
+    return f" (append a new key with '+{key}=...')"
+
+
+def _selected_fields(group: str, key: str, argv: list[str]) -> set[str]:
+    """Keys of the config class the command line selects for `group` (all classes' if unknown).
+
+    Composes once more without the override of `key`, to learn the group's `type`: a user's
+    class gets its own keys in the hint, not the built-ins'.
+    """
+    from rompy.cli.searchpath import CONFIG_NAME, shipped_conf_dir
+    from rompy.registry import known_types, resolve
+    from rompy.cli.compose import compose_or_none
+
+    rest = [arg for arg in argv if arg.split("=", 1)[0].lstrip("+~") != key]
+    cfg = compose_or_none(rest, str(shipped_conf_dir()), CONFIG_NAME) if argv else None
+    try:
+        from omegaconf import OmegaConf
+
+        type_name = OmegaConf.select(cfg, f"{group}.type") if cfg is not None else None
+        if isinstance(type_name, str):
+            return set(resolve(group, type_name).model_fields)
+    except Exception:  # noqa: BLE001 - fall back to every known class's keys
+        pass
+    candidates: set[str] = set()
+    for name in known_types(group):
+        try:
+            candidates |= set(resolve(group, name).model_fields)
+        except Exception:  # noqa: BLE001 - a broken plugin must not break a hint
+            continue
+    return candidates

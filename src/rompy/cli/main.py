@@ -1,0 +1,288 @@
+"""`rompy` / `python -m rompy`: compose with Hydra, validate, call `rompy.run.run`.
+
+The CLI decides nothing about running: it turns Hydra's composed config into a
+RunConfig, hands it to the run path and maps the outcome to an exit code. Errors
+become one line on stderr (a traceback only with debug=true).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable
+
+from rompy.errors import (
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    EXIT_SIGINT,
+    EXIT_USAGE,
+    ConfigError,
+    Interrupted,
+    RompyError,
+)
+
+@dataclass
+class _State:
+    resume_collector: Callable[[], None] = lambda: None
+    exit_codes: list[int] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if not self.exit_codes:
+            return EXIT_OK
+        for code in (143, 130, EXIT_USAGE, EXIT_RUN_FAILED):
+            if code in self.exit_codes:
+                return code
+        return max(self.exit_codes)
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"rompy: error: {message}\n")
+    sys.stderr.flush()
+
+
+def _sources():
+    from hydra.core.hydra_config import HydraConfig
+
+    from rompy.cli.diagnostics import Sources
+
+    hc = HydraConfig.get()
+    search_dirs = [
+        str(src.path) for src in hc.runtime.config_sources if src.schema == "file" and src.path
+    ]
+    choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra")}
+    from omegaconf import OmegaConf
+
+    # resolve=False: an override's ${oc.env:...} must be reported as typed, not as its value.
+    overrides = OmegaConf.to_container(hc.overrides.task, resolve=False)
+    return Sources(overrides=[str(o) for o in overrides], choices=choices, search_dirs=search_dirs)
+
+
+def validate(cfg) -> tuple[object, dict]:
+    """DictConfig -> (RunConfig, unresolved source dict); ConfigError with one clear line."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+    from pydantic import ValidationError
+
+    from rompy.cli.diagnostics import format_validation_error
+    from rompy.config import RunConfig
+
+    try:
+        data = OmegaConf.to_container(cfg, resolve=True)
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", "") or ""
+        raise ConfigError(f"{key + ': ' if key else ''}{str(exc).splitlines()[0]}") from None
+    source = OmegaConf.to_container(cfg, resolve=False)
+    from rompy.redaction import check_composed, env_reference_paths
+
+    problem = check_composed(source)
+    if problem:
+        raise ConfigError(problem)
+    try:
+        return RunConfig.model_validate(data), source
+    except ValidationError as exc:
+        hidden = env_reference_paths(source)
+        raise ConfigError(format_validation_error(exc, data, _sources(), hidden=hidden)) from None
+
+
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _plain_setting(cfg, key: str):
+    """A root setting needed before validation; None if it does not resolve (validation reports it)."""
+    try:
+        return cfg.get(key)
+    except Exception:  # noqa: BLE001 - an unresolvable value is reported by validate()
+        return None
+
+
+def _task(state: _State):
+    def task(cfg) -> None:
+        from rompy.cli import console
+        from rompy.run import run
+        from rompy.runtime.signals import interruptible
+
+        debug = _plain_setting(cfg, "debug") is True
+        level = _plain_setting(cfg, "log_level")
+        console.configure(level.upper() if isinstance(level, str) and level.upper() in _LEVELS else "INFO")
+        # Returned (not only kept in state) so that a sweep can record each member.
+        result = {"exit_code": EXIT_OK, "message": "", "outcome": None}
+        try:
+            with interruptible():
+                config, source = validate(cfg)
+                state.resume_collector()  # start-up is over; a run may build and drop cycles for hours
+                outcome = run(config, source)
+            result.update(exit_code=outcome.exit_code, outcome=outcome)
+        except Interrupted as exc:
+            error(f"interrupted by {exc}")
+            result.update(exit_code=exc.exit_code, message=f"interrupted by {exc}")
+        except KeyboardInterrupt:
+            error("interrupted")
+            result.update(exit_code=EXIT_SIGINT, message="interrupted")
+        except RompyError as exc:
+            if debug:
+                traceback.print_exc()
+            error(str(exc))
+            result.update(exit_code=exc.exit_code, message=str(exc))
+        except Exception as exc:  # a bug or an environment fault: still one line
+            if debug:
+                traceback.print_exc()
+            error(f"{type(exc).__name__}: {exc} (run with debug=true for a traceback)")
+            result.update(exit_code=EXIT_RUN_FAILED, message=f"{type(exc).__name__}: {exc}")
+        state.exit_codes.append(result["exit_code"])
+        return result
+
+    return task
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `rompy` and `python -m rompy`; exits with the documented code."""
+    # `python -m rompy` finds modules in the current folder (`type: "mypkg.post:MyPost"`); so does `rompy`.
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    code = _cli(sys.argv[1:] if argv is None else argv, process_ends=True)
+    # The process ends here. Interpreter shutdown would run full garbage collections over every
+    # live object only to free memory the OS takes back anyway: collect the run's own garbage
+    # cycles now (say, a postprocessor's unclosed file), as shutdown would, and freeze the rest.
+    # atexit handlers, log flushing and refcount-driven cleanup still run.
+    gc.collect()
+    gc.freeze()
+    sys.exit(code)
+
+
+def version_text() -> str:
+    """`rompy --version`: rompy's version, then what it runs on."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from rompy import __version__
+
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return (f"rompy {__version__}\nHydra {installed('hydra-core')}, Pydantic {installed('pydantic')}, "
+            f"Python {platform.python_version()}")
+
+
+def run_cli(argv: list[str]) -> int:
+    """Run the CLI in-process and return its exit code; the interpreter is left as it was."""
+    return _cli(argv, process_ends=False)
+
+
+def _cli(argv: list[str], process_ends: bool) -> int:
+    if "--version" in argv:
+        print(version_text())
+        return EXIT_OK
+    if "--help" in argv or "-h" in argv:  # rompy's own help: groups, options, keys (rompy.help)
+        from rompy.cli.help import print_help
+
+        return print_help(argv)
+    with _collector_paused(keep_frozen=process_ends) as resume_collector:
+        return _compose_and_run(argv, resume_collector)
+
+
+@contextmanager
+def _collector_paused(keep_frozen: bool = False):
+    """Pause the cyclic garbage collector for start-up; yields a callable that resumes it.
+
+    Start-up (imports, composition, validation) creates many long-lived objects and little
+    garbage, which the collector would walk again and again. Resuming freezes what start-up
+    built, so later collections do not walk it either. Leaving the block unfreezes it (only
+    if nothing was frozen before), unless the process ends next (`keep_frozen`).
+    """
+    was_enabled, frozen_before = gc.isenabled(), gc.get_freeze_count()
+    gc.disable()
+    resumed = False
+
+    def resume() -> None:  # once: later sweep members must not freeze earlier members' garbage
+        nonlocal resumed
+        if not resumed:
+            resumed = True
+            gc.freeze()
+            if was_enabled:
+                gc.enable()
+
+    try:
+        yield resume
+    finally:
+        if keep_frozen:
+            resume()
+        elif not frozen_before:
+            gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+
+
+def _compose_and_run(argv: list[str], resume_collector) -> int:
+    from rompy.cli import console
+    from rompy.runtime.active_runs import clean_up_leftovers
+
+    console.configure("INFO")  # what the reaper cleaned up is news; log_level applies once composed
+    clean_up_leftovers()
+    import hydra
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    from rompy._hydra import version_base
+    from rompy.cli import completion, compose, searchpath
+    from rompy.cli.diagnostics import config_file_problem, format_hydra_error
+    from rompy.cli.searchpath import CONFIG_NAME, CONFIG_PATH_VARIABLE, shipped_conf_dir
+
+    for entry in filter(None, os.environ.get(CONFIG_PATH_VARIABLE, "").split(":")):
+        if not os.path.isdir(os.path.expanduser(entry)):
+            error(f"{CONFIG_PATH_VARIABLE}: {entry!r} is not a directory (entries are colon-separated folders)")
+            return EXIT_USAGE
+
+    from rompy.cli.secrets import check_command_line
+
+    problem = check_command_line(argv)
+    if problem:
+        error(problem)
+        return EXIT_USAGE
+
+    compose.new_command()
+    state = _State(resume_collector=resume_collector)
+    app = hydra.main(config_path=str(shipped_conf_dir()), config_name=CONFIG_NAME, **version_base())(_task(state))
+    saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
+    sys.argv = [saved_argv[0] if saved_argv else "rompy", *argv]
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # let Hydra's own errors reach us (exit 2, one line)
+    searchpath.COMPOSING = True
+    try:
+        if not compose.try_single_run(argv, str(shipped_conf_dir()), CONFIG_NAME, _task(state)):
+            app()
+            if completion.installs_bash_completion(argv):
+                sys.stdout.write(completion.PYTHON_M_COMPLETION)
+    except (HydraException, OmegaConfBaseException, ValueError) as exc:  # ValueError: some bad overrides
+        error(format_hydra_error(exc, argv))
+        return EXIT_USAGE
+    except SystemExit as exc:  # argparse: --help, bad flags
+        return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    except KeyboardInterrupt:
+        return EXIT_SIGINT
+    except Exception as exc:  # a broken config file, or a launcher whose optional extra is missing
+        from rompy.errors import MissingExtra
+
+        missing = MissingExtra.of(exc, " ".join(a for a in argv if a.startswith("hydra/")) or "this command")
+        problem = str(missing) if missing else config_file_problem(exc, argv)
+        if problem is None:
+            raise
+        error(problem)
+        return EXIT_USAGE
+    finally:
+        searchpath.COMPOSING = False
+        sys.argv = saved_argv
+        if saved_full_error is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved_full_error
+    from rompy.sweep import take_exit_code
+
+    sweep_code = take_exit_code()  # multirun: 1 if any member failed, 130/143 if interrupted
+    return state.exit_code if sweep_code is None else sweep_code

@@ -1,0 +1,66 @@
+"""Where rompy looks for config groups, in the order it looks.
+
+Users commit their groups in `./conf` or in folders on ROMPY_CONFIG_PATH; these come
+before the shipped `conf/`, so a user's `backend/local.yaml` replaces the shipped one
+(the search-path plugin in `hydra_plugins.rompy_searchpath` puts them there while rompy
+composes). `--config-dir` keeps Hydra's meaning and comes after.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CONFIG_NAME = "rompy"
+CONFIG_PATH_VARIABLE = "ROMPY_CONFIG_PATH"
+
+#: True while rompy's own CLI composes: the search-path plugin acts only then, never for other Hydra apps.
+COMPOSING = False
+
+
+def shipped_conf_dir() -> Path:
+    """`rompy/conf` inside an installed wheel, else the checkout's top-level `conf/`."""
+    package = Path(__file__).resolve().parents[1]
+    packaged = package / "conf"
+    if (packaged / f"{CONFIG_NAME}.yaml").is_file():
+        return packaged
+    return package.parents[1] / "conf"
+
+
+def user_conf_dirs() -> list[Path]:
+    """Config folders searched before the shipped one: ./conf, then ROMPY_CONFIG_PATH in order."""
+    shipped = shipped_conf_dir().resolve()
+    return [folder for folder, label in search_path([])
+            if label in ("./conf", CONFIG_PATH_VARIABLE) and folder != shipped]
+
+
+def flag_value(argv: list[str], long: str, short: str) -> str | None:
+    """The value of a Hydra flag (`--config-dir DIR`, `-cd DIR`, `--config-dir=DIR`) on the command line."""
+    value = None
+    for i, arg in enumerate(argv):
+        if arg in (long, short) and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith(long + "="):
+            value = arg.split("=", 1)[1]
+    return value
+
+
+def search_path(argv: list[str]) -> list[tuple[Path, str]]:
+    """Every config folder for this command line, in search order, each with a label for messages."""
+    shipped = shipped_conf_dir().resolve()
+    found: list[tuple[Path, str]] = []
+    local = Path.cwd() / "conf"
+    if local.is_dir():
+        found.append((local.resolve(), "./conf"))
+    for entry in filter(None, os.environ.get(CONFIG_PATH_VARIABLE, "").split(":")):
+        found.append((Path(entry).expanduser().resolve(), CONFIG_PATH_VARIABLE))
+    config_path = flag_value(argv, "--config-path", "-cp")
+    found.append((Path(config_path).resolve() if config_path else shipped, "primary" if config_path else "shipped"))
+    config_dir = flag_value(argv, "--config-dir", "-cd")
+    if config_dir:
+        found.append((Path(config_dir).expanduser().resolve(), "--config-dir"))
+    unique: list[tuple[Path, str]] = []
+    for folder, label in found:
+        if all(folder != seen for seen, _ in unique):
+            unique.append((folder, label))
+    return unique

@@ -1,0 +1,158 @@
+"""Run a command as its own process group and make sure nothing of it outlives the run.
+
+Every process the model starts inherits a unique ROMPY_RUN_TOKEN in its environment.
+Killing the process group catches ordinary children; scanning /proc for the token also
+catches descendants that left the group (`setsid`, double fork).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator
+
+from rompy.runtime.output import LineCopier, copying_thread
+
+log = logging.getLogger("rompy.runtime")
+
+TOKEN_VARIABLE = "ROMPY_RUN_TOKEN"
+GRACE_SECONDS = 5.0
+
+
+def processes_with_token(token: str) -> list[int]:
+    """PIDs of live processes whose environment carries this run's token."""
+    needle = f"{TOKEN_VARIABLE}={token}".encode()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/environ", "rb") as fh:
+                if needle in fh.read().split(b"\0"):
+                    found.append(int(entry.name))
+        except OSError:
+            continue
+    return [pid for pid in found if pid != os.getpid()]
+
+
+def _signal_all(pgid: int, pids: list[int], signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _is_zombie_or_gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except OSError:
+        return True
+
+
+def terminate_tree(proc: subprocess.Popen, token: str, grace: float = GRACE_SECONDS) -> None:
+    """SIGTERM the group and every token holder, SIGKILL what is left after `grace`."""
+    pgid = proc.pid
+    _signal_all(pgid, processes_with_token(token), signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        proc.poll()
+        alive = [p for p in processes_with_token(token) if not _is_zombie_or_gone(p)]
+        if proc.returncode is not None and not alive:
+            return
+        time.sleep(0.05)
+    for _ in range(50):
+        survivors = [p for p in processes_with_token(token) if not _is_zombie_or_gone(p)]
+        _signal_all(pgid, survivors, signal.SIGKILL)
+        proc.poll()
+        if proc.returncode is not None and not survivors:
+            return
+        time.sleep(0.02)
+
+
+def run_process_group(
+    argv: list[str],
+    cwd: Path,
+    env: dict[str, str],
+    timeout: float,
+    logs_dir: Path | None,
+    grace: float = GRACE_SECONDS,
+    token: str | None = None,
+) -> tuple[str, int | None, str]:
+    """Run `argv`, copy its output, enforce `timeout`, leave no process behind: (status, exit code, message)."""
+    token = token or uuid.uuid4().hex
+    env = {**env, TOKEN_VARIABLE: token}
+    with _log_files(logs_dir) as log_files:
+        try:
+            proc = subprocess.Popen(
+                argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            )
+        except OSError as exc:
+            return "failed", 127, f"cannot start {argv[0]!r}: {exc.strerror or exc}"
+        pumps = [copying_thread(iter(pipe.readline, b""), LineCopier(console, log_files.get(stream)), f"rompy-{stream}")
+                 for pipe, console, stream in ((proc.stdout, sys.stdout, "stdout"), (proc.stderr, sys.stderr, "stderr"))]
+        try:
+            # Started inside the try: a signal arriving while a thread starts must still
+            # reach the cleanup in `finally` (a model can print before both pumps run).
+            for thread in pumps:
+                thread.start()
+            exit_code = proc.wait(timeout=timeout)
+            return ("succeeded", 0, "") if exit_code == 0 else (
+                "failed", exit_code, f"command exited with code {exit_code}")
+        except subprocess.TimeoutExpired:
+            terminate_tree(proc, token, grace)
+            return "timed_out", proc.returncode, f"stopped after the {timeout:g} s timeout"
+        finally:
+            # Interrupted, finished or timed out: nothing started by the model may remain.
+            terminate_tree(proc, token, grace if proc.poll() is None else 0.5)
+            for thread in pumps:
+                if thread.ident is not None:
+                    thread.join(timeout=5)
+            for pipe in (proc.stdout, proc.stderr):
+                pipe.close()
+
+
+@contextmanager
+def _log_files(logs_dir: Path | None) -> Iterator[dict[str, IO[bytes]]]:
+    """stdout.log and stderr.log in `logs_dir` (none without it), closed on the way out."""
+    files: dict[str, IO[bytes]] = {}
+    try:
+        if logs_dir is not None:
+            logs_dir.mkdir(parents=True, exist_ok=True)
+            for stream in ("stdout", "stderr"):
+                files[stream] = open(logs_dir / f"{stream}.log", "wb")
+        yield files
+    finally:
+        for fh in files.values():
+            try:
+                fh.close()
+            except OSError:  # buffered bytes that a full disk refused; already reported
+                pass
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """This process's environment with `values` set, restored on the way out (e.g. around sbatch)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

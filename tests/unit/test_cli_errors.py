@@ -1,0 +1,215 @@
+"""Bad input from the command line: exit 2 and one line that says what to fix."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from tests.helpers.cli import run_rompy
+
+CASES = [
+    # (overrides, exit code, fragments the one-line message must contain)
+    (["backend.timeout=5"], 2, ["backend.timeout", "5", "greater than or equal to 60", "override 'backend.timeout=5'"]),
+    (["backend.cpus=2"], 2, ["backend.cpus", "unknown key", "did you mean 'cpu'"]),
+    (["+backend.cpus=2"], 2, ["backend.cpus", "unknown key", "did you mean 'cpu'"]),
+    (["backend=kubernetes"], 2, ["backend=kubernetes", "choose one of", "docker", "local"]),
+    (["postprocessor=zipit"], 2, ["postprocessor=zipit", "archive", "noop", "summary"]),
+    (["backend.timeout=abc"], 2, ["backend.timeout", "'abc'", "valid integer"]),
+    (["backend=docker", "backend.image=Bad_Image", "dry_run=true"], 2, ["backend.image", "Bad_Image", "image reference"]),
+    (["backend=docker", "backend.memory=lots", "dry_run=true"], 2, ["backend.memory", "'lots'", "512m"]),
+    (["model.depths=[10,-5]"], 2, ["model.depths", "positive"]),
+    (["run_id=../escape"], 2, ["run_id", "'../escape'", "folder inside output_dir"]),
+    (["backend.timeout=${oc.env:ROMPY_TEST_UNSET_VARIABLE}"], 2, ["ROMPY_TEST_UNSET_VARIABLE"]),
+    (["backend.command=(unbalanced"], 2, ["backend.command"]),
+    (["log_level=chatty"], 2, ["log_level", "'DEBUG'"]),
+    (["bogus_root_key=1"], 2, ["bogus_root_key", "unknown key"]),
+    (["backend=dokcer"], 2, ["backend=dokcer", "did you mean 'backend=docker'?", "choose one of"]),
+    (["backend.command=true"], 2, ["backend.command", "not a boolean", "quote it: backend.command='true'"]),
+    (["backend.command=3"], 2, ["backend.command", "not a number", "backend.command='3'"]),
+    (["backend=docker", "backend.image=UPPER/case", "dry_run=true"], 2,
+     ["backend.image", "'UPPER/case' must be lowercase", "'UPPER' is not read as a registry host"]),
+    (["backend=docker", "backend.image=localhost:5000/Model", "dry_run=true"], 2, ["'Model' must be lowercase"]),
+]
+
+
+@pytest.mark.parametrize("overrides,code,fragments", CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_bad_input_gives_one_clear_line(workdir, overrides, code, fragments):
+    proc = run_rompy(*overrides, cwd=workdir)
+    assert proc.returncode == code, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("rompy: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in proc.stderr
+    assert not (workdir / "output").exists(), "a config error must create nothing"
+
+
+def test_error_names_the_yaml_file_when_the_value_came_from_one(workdir):
+    (workdir / "conf/backend").mkdir(parents=True)
+    (workdir / "conf/backend/broken.yaml").write_text("type: local\ntimeout: 10\n")
+    proc = run_rompy("backend=broken", cwd=workdir)
+    assert proc.returncode == 2
+    assert "backend.timeout = 10" in proc.stderr
+    assert str(workdir / "conf/backend/broken.yaml") in proc.stderr
+
+
+def test_debug_true_shows_the_traceback(workdir):
+    proc = run_rompy("debug=true", "run_id=dbg", "backend.working_dir=/", "backend.command=[/nonexistent/binary]",
+                     cwd=workdir)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr  # a failed model is not an exception
+    proc = run_rompy("debug=true", "backend.timeout=5", cwd=workdir)
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr and "ConfigError" in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("rompy: error: backend.timeout")
+
+
+def test_existing_run_directory_is_refused_and_left_untouched(workdir):
+    run_dir = workdir / "output" / "keep"
+    run_dir.mkdir(parents=True)
+    (run_dir / "precious.txt").write_text("do not lose me")
+    proc = run_rompy("run_id=keep", cwd=workdir)
+    assert proc.returncode == 2
+    assert "already exists" in proc.stderr and "delete_existing" in proc.stderr
+    assert sorted(p.name for p in run_dir.iterdir()) == ["precious.txt"]
+    assert (run_dir / "precious.txt").read_text() == "do not lose me"
+
+
+def test_delete_existing_replaces_the_run_directory(workdir):
+    run_dir = workdir / "output" / "again"
+    run_dir.mkdir(parents=True)
+    (run_dir / "old.txt").write_text("old")
+    proc = run_rompy("run_id=again", "delete_existing=true", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert not (run_dir / "old.txt").exists()
+    assert (run_dir / "outputs/dispersion.csv").exists()
+
+
+def test_missing_command_binary_is_a_failed_run_not_a_crash(workdir):
+    proc = run_rompy("run_id=nobin", "backend.command=[/nonexistent/binary]", cwd=workdir)
+    assert proc.returncode == 1
+    assert "cannot start" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("override,expected", [
+    ("backend.command='exit 3'", 3),
+    ('backend.command="exit 4"', 4),  # what the shell passes for 'backend.command="exit 4"'
+])
+def test_quoted_commands(workdir, override, expected):
+    proc = run_rompy("run_id=q", override, cwd=workdir)
+    assert proc.returncode == 1
+    from tests.helpers.cli import read_record
+
+    assert read_record(workdir / "output/q")["exit_code"] == expected
+
+
+def test_unquoted_true_is_a_boolean_and_is_refused_as_command(workdir):
+    proc = run_rompy("backend.command=true", cwd=workdir)
+    assert proc.returncode == 2
+    assert "backend.command" in proc.stderr
+
+
+def test_quoted_true_is_the_shell_builtin(workdir):
+    proc = run_rompy("run_id=qt", "backend.command='true'", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_unquoted_comma_is_refused_in_a_single_run(workdir):
+    proc = run_rompy("backend.command=echo a,b", cwd=workdir)
+    assert proc.returncode == 2
+    assert "-m" in proc.stderr or "sweep" in proc.stderr or "comma" in proc.stderr.lower()
+
+
+USER_CLASSES = textwrap.dedent("""
+    from pydantic import Field
+    from rompy.config import ModelConfig
+    from rompy.postprocess.base import PostprocessorConfig
+
+    class Wave(ModelConfig):
+        type: str = "mypkg.models:Wave"
+        amplitude: float = Field(1.0, description="Wave amplitude in metres.")
+        steps: int = Field(3, description="Not listed in the YAML option.")
+
+        def render_input(self, context):
+            return f"amplitude={self.amplitude}\\n"
+
+        def command(self):
+            return "cat INPUT"
+
+    class Post(PostprocessorConfig):
+        type: str = "mypkg.models:Post"
+        threshold: float = 1.0
+
+        def process(self, model_run, **kwargs):
+            return {"success": True}
+""")
+
+
+@pytest.fixture
+def user_classes(workdir):
+    (workdir / "mypkg").mkdir()
+    (workdir / "mypkg" / "__init__.py").write_text("")
+    (workdir / "mypkg" / "models.py").write_text(USER_CLASSES)
+    for group, text in (("model", 'type: "mypkg.models:Wave"\namplitude: 2.0\n'),
+                        ("postprocessor", 'type: "mypkg.models:Post"\nthreshold: 2.0\n')):
+        (workdir / "conf" / group).mkdir(parents=True)
+        (workdir / "conf" / group / "mine.yaml").write_text(text)
+    return workdir
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    (["model.amplitde=3"], "model.amplitde: unknown key; did you mean 'amplitude'?"),
+    (["model.steps=5"], "model.steps: unknown key in the YAML of this model option; add it with '+model.steps=...'"),
+    (["postprocessor=mine", "postprocessor.treshold=3"], "postprocessor.treshold: unknown key; did you mean 'threshold'?"),
+    (["+model.amplitde=3"], "model.amplitde: unknown key; did you mean 'amplitude'?"),
+], ids=["misspelt key", "key missing from the YAML", "postprocessor key", "appended key"])
+def test_errors_about_a_users_class_name_its_own_fields(user_classes, overrides, expected):
+    proc = run_rompy("model=mine", *overrides, "dry_run=true", cwd=user_classes)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith(f"rompy: error: {expected}"), line
+
+
+def test_version_names_rompy_and_what_it_runs_on(workdir):
+    from importlib.metadata import version
+
+    import rompy
+
+    proc = run_rompy("--version", cwd=workdir)
+    assert proc.returncode == 0
+    first, second = proc.stdout.splitlines()
+    assert first == f"rompy {rompy.__version__}"
+    assert f"Hydra {version('hydra-core')}" in second and f"Pydantic {version('pydantic')}" in second
+
+
+# Imports of the slurm extra's packages fail, as in an install without `rompy-hydra[slurm]`.
+WITHOUT_SLURM_EXTRA = textwrap.dedent("""
+    import sys
+
+    class _NotInstalled:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] == "submitit" or name.startswith("hydra_plugins.hydra_submitit_launcher"):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+            return None
+
+    sys.meta_path.insert(0, _NotInstalled())
+""")
+
+
+@pytest.mark.parametrize("argv", [
+    ["backend=slurm", "dry_run=true"],
+    ["-m", "hydra/launcher=slurm", "model.g=9,10"],
+    ["-m", "hydra/launcher=submitit_slurm", "model.g=9,10"],
+    ["-m", "hydra/launcher=submitit_local", "model.g=9,10"],
+], ids=lambda argv: " ".join(argv))
+def test_a_missing_optional_extra_is_a_usage_error(workdir, argv):
+    (workdir / "blocker").mkdir()
+    (workdir / "blocker" / "sitecustomize.py").write_text(WITHOUT_SLURM_EXTRA)
+    proc = run_rompy(*argv, cwd=workdir, env={"PYTHONPATH": str(workdir / "blocker")})
+    assert proc.returncode == 2, proc.stderr
+    (line,) = proc.stderr.splitlines()
+    assert "needs submitit, which is not installed: pip install 'rompy-hydra[slurm]'" in line
+    assert not (workdir / "output").exists()

@@ -1,0 +1,116 @@
+"""The Docker backend against a fake engine (tests/helpers/fake_docker.py): the real SDK, no engine, no root.
+
+What a user notices of a container run: output streamed and logged, exit codes, one-line
+errors before anything runs, and no container left after success, failure, Ctrl-C or a
+killed rompy. Limits (CPU, memory, users) need a real engine: tests/docker checks them.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from tests.helpers.cli import read_record, rompy_running, run_rompy
+from tests.helpers.processes import wait_for
+
+BUSYBOX = ["backend=docker", "backend.image=busybox"]
+
+
+def one_line(proc) -> str:
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("rompy: error:")]
+    assert "Traceback" not in proc.stderr and len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+def test_output_exit_code_and_logs_of_a_failing_command(workdir, fake_docker):
+    proc = run_rompy(*BUSYBOX, "run_id=fails", "backend.command='echo out; echo err >&2; exit 3'", cwd=workdir)
+    assert proc.returncode == 1
+    assert "out" in proc.stdout.splitlines() and "err" in proc.stderr.splitlines()
+    record = read_record(workdir / "output" / "fails")
+    assert record["status"] == "failed" and record["exit_code"] == 3
+    assert "exited with code 3" in record["message"]
+    logs = workdir / "output" / "fails" / "logs"
+    assert (logs / "stdout.log").read_text() == "out\n" and (logs / "stderr.log").read_text() == "err\n"
+    assert fake_docker.live() == [], "the container is removed"
+
+
+def test_the_demo_model_runs_in_its_run_directory(workdir, fake_docker):
+    proc = run_rompy("backend=docker", "backend.image=python", "run_id=demo", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert (workdir / "output" / "demo" / "outputs" / "dispersion.csv").is_file()
+    details = read_record(workdir / "output" / "demo")["backend"]["details"]
+    assert details["image"] == "python" and details["nano_cpus"] == 10**9
+    (method, path), = [r for r in fake_docker.requests if r[1] == "/containers/create"]
+    assert method == "POST" and fake_docker.live() == []
+
+
+def test_a_container_the_engine_refuses_is_a_failed_run_and_leaves_nothing(workdir, fake_docker):
+    fake_docker.fail_create = "Conflict: the name is in use"
+    proc = run_rompy(*BUSYBOX, "run_id=refused", "backend.command='true'", cwd=workdir)
+    assert proc.returncode == 1
+    record = read_record(workdir / "output" / "refused")
+    assert "the Docker engine refused to create the container: Conflict" in record["message"]
+    assert fake_docker.live() == []
+
+
+def test_a_missing_image_is_one_line_before_anything_is_created(workdir, fake_docker):
+    proc = run_rompy("backend=docker", "backend.image=nosuch:1.0", "backend.pull_policy=never", cwd=workdir)
+    assert proc.returncode == 2
+    assert "image nosuch:1.0 is not on the Docker engine" in one_line(proc)
+    assert not (workdir / "output").exists()
+
+
+def test_a_failed_pull_fails_the_run_in_one_line(workdir, fake_docker):
+    proc = run_rompy("backend=docker", "backend.image=nosuch:1.0", cwd=workdir)
+    assert proc.returncode == 1
+    assert "pulling image nosuch:1.0 failed: pull access denied" in one_line(proc)
+
+
+def test_no_engine_is_one_line_naming_where_rompy_looked(workdir, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{workdir}/absent.sock")
+    proc = run_rompy(*BUSYBOX, cwd=workdir)
+    assert proc.returncode == 2
+    assert f"cannot reach a Docker engine at DOCKER_HOST=unix://{workdir}/absent.sock: no such socket" in one_line(proc)
+
+
+def test_more_cpus_than_the_engine_has_is_refused_before_anything_runs(workdir, fake_docker):
+    proc = run_rompy(*BUSYBOX, "backend.cpu=3", cwd=workdir)
+    assert proc.returncode == 2
+    assert "backend.cpu=3 but the Docker engine has 2 CPUs" in one_line(proc)
+
+
+def test_out_of_memory_is_reported_as_such(workdir, fake_docker):
+    fake_docker.oom_exit = 137
+    proc = run_rompy(*BUSYBOX, "run_id=oom", "backend.memory=64m", "backend.command='kill -9 $$'", cwd=workdir)
+    assert proc.returncode == 1
+    record = read_record(workdir / "output" / "oom")
+    assert record["message"].startswith("out of memory: killed by the kernel OOM killer at the 64m")
+    assert record["backend"]["details"]["oom_killed"] is True
+
+
+def test_remove_container_false_keeps_the_container(workdir, fake_docker):
+    proc = run_rompy(*BUSYBOX, "run_id=kept", "backend.command='true'", "backend.remove_container=false", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    (kept,) = fake_docker.live()
+    assert kept.labels["rompy.run_id"] == "kept" and kept.labels["rompy.remove"] == "false"
+
+
+def test_ctrl_c_stops_and_removes_the_container(workdir, fake_docker):
+    with rompy_running(*BUSYBOX, "run_id=stopped", "backend.command='echo started; sleep 300'", cwd=workdir) as proc:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 130
+    assert read_record(workdir / "output" / "stopped")["status"] == "interrupted"
+    assert fake_docker.live() == []
+
+
+def test_the_next_start_removes_what_a_killed_rompy_left(workdir, fake_docker):
+    with rompy_running(*BUSYBOX, "run_id=orphan", "backend.command='echo started; sleep 300'", cwd=workdir) as proc:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert len(fake_docker.live()) == 1, "a SIGKILLed rompy cannot remove its container"
+    t0 = time.monotonic()
+    assert run_rompy("dry_run=true", cwd=workdir).returncode == 0  # any later start of the same registry
+    assert wait_for(lambda: fake_docker.live() == [], 10), "the container a killed rompy left is removed"
+    record = read_record(workdir / "output" / "orphan")
+    assert record["status"] == "interrupted" and "1 container(s) removed" in record["message"]
+    assert time.monotonic() - t0 < 30

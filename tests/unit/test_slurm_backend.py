@@ -1,0 +1,98 @@
+"""The SLURM backend and the SLURM sweep launcher against fake SLURM commands (tests/helpers/fake_slurm.py).
+
+submitit and rompy run for real; sbatch, sacct, squeue and scancel are fakes whose jobs run
+on this machine. What a user notices: output streamed, exit codes, env_vars reaching the job
+without being written anywhere, a cancelled job reported, and a job a killed rompy left
+cancelled by the next start. Scheduling, accounting and limits need a real cluster:
+tests/slurm_backend and tests/sweep/test_slurm.py check them.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+
+from tests.helpers.cli import read_record, rompy_cmd, rompy_running, run_rompy
+from tests.helpers.processes import wait_for
+
+SLURM = ["backend=slurm"]
+FAST_SWEEP = ["hydra/launcher=slurm", "hydra.launcher.poll_s=0.2", "hydra.launcher.status_interval_s=0.5"]
+
+
+def test_a_run_is_one_job_whose_output_and_exit_code_come_back(workdir, fake_slurm):
+    proc = run_rompy(*SLURM, "run_id=job", "backend.command='echo from the node; echo oops >&2; exit 3'", cwd=workdir)
+    assert proc.returncode == 1
+    assert "from the node" in proc.stdout and "oops" in proc.stderr
+    record = read_record(workdir / "output" / "job")
+    assert record["status"] == "failed" and record["exit_code"] == 3
+    details = record["backend"]["details"]
+    assert details["slurm_state"] == "COMPLETED" and details["node"] == "fake"
+    assert [task["id"] for task in fake_slurm.tasks()] == [details["slurm_job_id"]]
+
+
+def test_env_vars_reach_the_job_and_no_file(workdir, fake_slurm):
+    proc = run_rompy(*SLURM, "run_id=env", "+backend.env_vars.MODEL_MODE=fast-7431",
+                     "backend.command='echo mode=$MODEL_MODE'", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert "mode=fast-7431" in proc.stdout
+    written = [p for p in (workdir / "output" / "env" / "logs" / "slurm").rglob("*") if p.is_file()]
+    assert written and not any("fast-7431" in p.read_text(errors="replace") for p in written
+                               if p.suffix in (".sh", ".out", ".err"))
+
+
+def test_a_job_cancelled_by_someone_else_is_a_failed_run(workdir, fake_slurm):
+    with rompy_running(*SLURM, "run_id=cancelled", "backend.command='echo started; sleep 300'", cwd=workdir) as proc:
+        (task,) = fake_slurm.tasks()
+        subprocess.run(["scancel", task["id"]], check=True)
+        assert proc.wait(timeout=120) == 1
+    record = read_record(workdir / "output" / "cancelled")
+    assert record["status"] == "failed" and f"SLURM job {task['id']} was cancelled" in record["message"]
+
+
+def test_ctrl_c_cancels_the_job(workdir, fake_slurm):
+    with rompy_running(*SLURM, "run_id=stop", "backend.command='echo started; sleep 300'", cwd=workdir) as proc:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=120) == 130
+    assert read_record(workdir / "output" / "stop")["status"] == "interrupted"
+    assert wait_for(lambda: [t["state"] for t in fake_slurm.tasks()] == ["CANCELLED"], 30)
+
+
+def test_the_next_start_cancels_the_job_of_a_killed_rompy(workdir, fake_slurm):
+    with rompy_running(*SLURM, "run_id=orphan", "backend.command='echo started; sleep 300'", cwd=workdir) as proc:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    (task,) = fake_slurm.tasks()
+    assert task["state"] == "RUNNING", "a SIGKILLed rompy cannot cancel its job"
+    assert run_rompy("dry_run=true", cwd=workdir).returncode == 0  # any later start of the same registry
+    assert wait_for(lambda: fake_slurm.tasks()[0]["state"] == "CANCELLED", 30)
+    record = read_record(workdir / "output" / "orphan")
+    assert record["status"] == "interrupted" and f"SLURM job {task['id']} cancelled" in record["message"]
+
+
+def test_a_sweep_runs_its_members_as_array_tasks(workdir, fake_slurm):
+    proc = run_rompy("-m", *FAST_SWEEP, "hydra.sweep.dir=sweep", "+backend.env_vars.M=0,1,2",
+                     "backend.command='test $M != 1'", cwd=workdir)
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads((workdir / "sweep" / "summary.json").read_text())
+    assert [m["status"] for m in summary["members"]] == ["succeeded", "failed", "succeeded"]
+    (array_id,) = {t["array_id"] for t in fake_slurm.tasks()}
+    assert len(fake_slurm.tasks()) == 3, "the three members are one array"
+    assert [m["details"]["slurm_job_id"] for m in summary["members"]] == [f"{array_id}_{i}" for i in range(3)]
+    assert {m["details"]["host"] for m in summary["members"]} == {"fake"}
+
+
+def test_a_cancelled_member_fails_alone(workdir, fake_slurm):
+    proc = subprocess.Popen(rompy_cmd("-m", *FAST_SWEEP, "hydra.sweep.dir=sweep", "+backend.env_vars.M=0,1,2",
+                                      "backend.command='if [ $M = 1 ]; then sleep 300; fi'"),
+                            cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        running = wait_for(lambda: [t for t in fake_slurm.tasks() if t["task"] == 1 and t["state"] == "RUNNING"], 60)
+        assert running, fake_slurm.tasks()
+        subprocess.run(["scancel", running[0]["id"]], check=True)
+        assert proc.wait(timeout=120) == 1
+    finally:
+        proc.kill()
+    summary = json.loads((workdir / "sweep" / "summary.json").read_text())
+    assert [m["status"] for m in summary["members"]] == ["succeeded", "failed", "succeeded"]
+    assert "cancelled" in summary["members"][1]["message"]
