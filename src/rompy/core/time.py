@@ -1,16 +1,19 @@
 """TimeRange: the simulation period, written the way rompy users write it.
 
-Intervals are fixed-length (seconds to weeks). Months and years have no fixed
-length, so they are refused rather than guessed.
+Dates: ISO 8601 (`2019-01-01T06:00`), compact (`20190101`, `20190101T06`, `20190101.0600`)
+or a YAML date. Intervals and durations: `1h`, `30min`, `15M` and `30m` (minutes), `1d`, `2w`,
+seconds, or ISO 8601 (`PT1H`, `P1DT6H`). Months and years have no fixed length, so they
+are refused rather than guessed. Two of start, end and duration make a period.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer, model_validator
+
 
 def utcnow() -> datetime:
     """Now, in UTC, with its time zone: what every record and log line is stamped with."""
@@ -19,52 +22,92 @@ def utcnow() -> datetime:
 
 _UNITS = {
     "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "t": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "m": 60, "t": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
     "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
     "d": 86400, "day": 86400, "days": 86400,
     "w": 604800, "week": 604800, "weeks": 604800,
 }
-_CALENDAR = {"m", "mo", "mon", "month", "months", "ms", "me", "y", "yr", "year", "years", "a", "ys", "ye"}
+_CALENDAR = {"mo", "mon", "month", "months", "ms", "me", "y", "yr", "year", "years", "a", "ys", "ye"}
 _INTERVAL_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)?\s*([A-Za-z]+)\s*$")
+_DATE_FORMATS = ("%Y%m%d", "%Y%m%dT%H", "%Y%m%dT%H%M", "%Y%m%dT%H%M%S", "%Y%m%d.%H", "%Y%m%d.%H%M",
+                 "%Y%m%d.%H%M%S", "%Y-%m-%dT%H", "%Y-%m-%dT%H%M")
+_DATE_RULE = ("a date is ISO 8601 ('2019-01-01T06:00') or compact ('20190101', '20190101T06', "
+              "'20190101.0600')")
 
 
 def parse_interval(value: Any) -> timedelta:
-    """'1H', '30min', '1D', '15s', '2w', a timedelta or seconds -> timedelta."""
+    """'1H', '30min', '15M', '1D', 'PT1H', a timedelta or seconds -> timedelta (positive)."""
     if isinstance(value, timedelta):
         delta = value
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
         delta = timedelta(seconds=value)
+    elif isinstance(value, str) and value.strip().upper().startswith("P"):
+        from pydantic import TypeAdapter, ValidationError
+
+        if re.match(r"^P[^T]*[YM]", value.strip().upper()):  # P1M is a month, PT1M a minute
+            raise ValueError("months and years have no fixed length; use days or weeks (e.g. 'P30D')")
+
+        try:
+            delta = TypeAdapter(timedelta).validate_python(value.strip().upper())
+        except ValidationError:
+            raise ValueError("not an ISO 8601 duration such as 'PT1H' or 'P1DT6H'") from None
     elif isinstance(value, str):
         match = _INTERVAL_RE.match(value)
         if not match:
-            raise ValueError(f"interval {value!r} is not '<number><unit>' such as '1h', '30min', '1D'")
+            raise ValueError("not '<number><unit>' such as '1h', '30min', '1D' or 'PT1H'")
         number = float(match.group(1) or 1)
-        unit = match.group(2).lower()
+        unit = match.group(2) if match.group(2) in ("M", "m") else match.group(2).lower()
         if unit in _CALENDAR:
-            raise ValueError(
-                f"interval {value!r}: months and years have no fixed length; "
-                "use s, min, h, d or w (e.g. '30D')"
-            )
-        if unit not in _UNITS:
-            raise ValueError(f"interval {value!r}: unknown unit {match.group(2)!r}; use s, min, h, d or w")
-        delta = timedelta(seconds=number * _UNITS[unit])
+            raise ValueError("months and years have no fixed length; use s, min, h, d or w (e.g. '30D')")
+        if unit.lower() not in _UNITS:
+            raise ValueError(f"unknown unit {match.group(2)!r}; use s, min (or m, M), h, d or w")
+        delta = timedelta(seconds=number * _UNITS[unit.lower()])
     else:
-        raise ValueError(f"interval must be a string like '1h', a timedelta or seconds, got {value!r}")
+        raise ValueError("expected a string like '1h', a timedelta or seconds")
     if delta <= timedelta(0):
-        raise ValueError("interval must be positive")
+        raise ValueError("must be positive")
     return delta
 
 
+def parse_date(value: Any) -> datetime:
+    """A datetime from what users write; a number is never taken for a Unix timestamp."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError(f"not a date; {_DATE_RULE}")
+    text = str(value).strip()
+    if isinstance(value, int) and not re.fullmatch(r"\d{8}", text):
+        raise ValueError(f"not a date (numbers are not read as Unix timestamps); {_DATE_RULE}")
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    if re.fullmatch(r"\d+(\.\d+)?", text):
+        raise ValueError(f"not a date (numbers are not read as Unix timestamps); {_DATE_RULE}")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not a date; {_DATE_RULE}") from None
+
+
 class TimeRange(BaseModel):
-    """A period from `start` to `end` (or `start` + `duration`) stepped by `interval`."""
+    """A period: two of start, end and duration, stepped by interval."""
 
     model_config = ConfigDict(extra="forbid")
 
-    start: datetime
-    end: datetime | None = None
-    duration: timedelta | None = None
-    interval: timedelta = timedelta(hours=1)
-    include_end: bool = True
+    start: datetime | None = Field(None, description="First time: ISO 8601 or compact ('20190101T06').")
+    end: datetime | None = Field(None, description="Last time (or give duration instead).")
+    duration: timedelta | None = Field(None, description="Length of the period: '3d', '36h', 'P1DT12H' (or give end).")
+    interval: timedelta = Field(timedelta(hours=1), description="Step between the times the model is given: '1h', '15min', 'PT30M'.")
+    include_end: bool = Field(True, description="Whether the end time is one of the steps.")
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _date(cls, value):
+        return None if value is None else parse_date(value)
 
     @field_validator("interval", mode="before")
     @classmethod
@@ -77,10 +120,13 @@ class TimeRange(BaseModel):
         return None if value is None else parse_interval(value)
 
     @model_validator(mode="after")
-    def _end_from_duration(self):
-        if self.end is None and self.duration is None:
-            raise ValueError("give either end or duration")
-        if self.end is None:
+    def _two_of_three(self):
+        given = [name for name in ("start", "end", "duration") if getattr(self, name) is not None]
+        if len(given) < 2:
+            raise ValueError("give two of start, end and duration")
+        if self.start is None:
+            self.start = self.end - self.duration
+        elif self.end is None:
             self.end = self.start + self.duration
         elif self.duration is None:
             self.duration = self.end - self.start
@@ -90,13 +136,30 @@ class TimeRange(BaseModel):
             raise ValueError("end is before start")
         return self
 
+    @model_serializer(mode="wrap")
+    def _without_redundant_duration(self, handler):
+        """start and end say it all: duration is left out (as upstream rompy writes a period)."""
+        data = handler(self)
+        if self.start is not None and self.end is not None:
+            data.pop("duration", None)
+        return data
+
     @property
     def date_range(self) -> list[datetime]:
+        """Every time from start to end, `interval` apart (end included if it falls on a step and include_end)."""
         times, current = [], self.start
         while current < self.end or (self.include_end and current == self.end):
             times.append(current)
             current += self.interval
         return times
 
-    def __contains__(self, when: datetime) -> bool:
+    def contains(self, when: datetime) -> bool:
         return self.start <= when <= self.end if self.include_end else self.start <= when < self.end
+
+    __contains__ = contains
+
+    def contains_range(self, other: "TimeRange") -> bool:
+        return self.contains(other.start) and self.contains(other.end)
+
+    def common_times(self, other: "TimeRange") -> list[datetime]:
+        return [when for when in self.date_range if other.contains(when)]
