@@ -44,7 +44,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "queue": "debug", "nodes": 2, "ntasks": 8, "cpus_per_task": 4, "time_limit": "1-12:00:00",
         "account": "myproject", "qos": "normal", "reservation": "maintenance", "job_name": "wave-hindcast",
         "output_file": "slurm-%j.out", "error_file": "slurm-%j.err", "mail_type": "END,FAIL",
-        "mail_user": "me@example.org", "additional_options": ["--mem=4G", "--exclusive"],
+        "mail_user": "me@example.org", "additional_options": ["--mem=4G", "--exclusive"], "working_dir": "/tmp",
     },
 }
 BAD_VALUES: dict[str, dict[str, list[Any]]] = {
@@ -56,6 +56,7 @@ BAD_VALUES: dict[str, dict[str, list[Any]]] = {
                      "working_dir": ["work"], "gpus": [0], "env_vars": [{"1BAD": "x"}],
                      "command": [" ", []], "secret_env": [["NOT-A-NAME"]]},
     "SlurmConfig": {"command": [" ", []], "env_vars": [{"1BAD": "x"}], "secret_env": [["NOT-A-NAME"]],
+                    "working_dir": ["/no/such/folder"],
                     "queue": ["two words"], "time_limit": ["2 hours", "1-24:00:00"],
                     "job_name": ["a\nb"], "mail_type": ["SOMETIMES"],
                     "additional_options": [["-N 2"], ["--time=10"], ["--mem=1G", "--mem=2G"]]},

@@ -18,6 +18,22 @@ class StrictModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, validate_default=True, defer_build=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _paths_as_text(cls, data: Any):
+        """A pathlib.Path is accepted wherever a path is, as text (lists of paths too)."""
+        if not isinstance(data, dict) or not any(_has_path(value) for value in data.values()):
+            return data
+        return {key: ([cls.path_text(key, item) if isinstance(item, os.PathLike) else item for item in value]
+                      if isinstance(value, list) else cls.path_text(key, value) if isinstance(value, os.PathLike)
+                      else value)
+                for key, value in data.items()}
+
+    @classmethod
+    def path_text(cls, field: str, path: os.PathLike) -> str:
+        """How a Path given for `field` is written as text (a subclass may say more, e.g. a volume)."""
+        return os.fspath(path)
+
     def to_yaml(self) -> str:
         """YAML text that `type(self).from_yaml` turns back into an equal object."""
         import yaml
@@ -95,3 +111,16 @@ def is_existing_file(path: str | os.PathLike) -> bool:
         return os.path.isfile(os.path.expanduser(path))
     except (OSError, ValueError):
         return False
+
+
+def _has_path(value: Any) -> bool:
+    return isinstance(value, os.PathLike) or (isinstance(value, list) and any(isinstance(v, os.PathLike) for v in value))
+
+
+def command_is_text(value: Any, key: str) -> Any:
+    """`backend.command=true` reaches a model as a boolean (YAML reads `true`, `3`, `1.5` as values): say to quote it."""
+    if isinstance(value, (bool, int, float)):
+        text = str(value).lower() if isinstance(value, bool) else str(value)
+        kind = "a boolean" if isinstance(value, bool) else "a number"
+        raise ValueError(f"a command is text, not {kind}; quote it: {key}='{text}'")
+    return value

@@ -14,7 +14,6 @@ import platform
 import shutil
 import socket
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from pydantic import Field, PrivateAttr, SerializeAsAny, field_validator
 
 from rompy import __version__
 from rompy._pluggable import StrictModel
-from rompy.config import ModelConfig, check_run_id
+from rompy.config import ModelConfig, RenderedFile, Runtime, check_run_id, default_period
 from rompy.core.time import TimeRange
 from rompy.errors import Interrupted, RunDirectoryExists, RunFailed
 from rompy.record import RECORD_NAME, RecordStore, RunRecord
@@ -31,10 +30,6 @@ from rompy.redaction import redact_config
 log = logging.getLogger("rompy")
 
 CONFIG_NAME = "rompy-config.yaml"
-
-
-def _default_period() -> TimeRange:
-    return TimeRange(start=datetime(2020, 2, 21, 4), end=datetime(2020, 2, 24, 4), interval="15min")
 
 
 def _default_model() -> ModelConfig:
@@ -61,7 +56,7 @@ class ModelRun(StrictModel):
     """A model run: where it lives, what model it runs, and over which period."""
 
     run_id: str = Field("run_id", description="Name of the run directory.")
-    period: TimeRange = Field(default_factory=_default_period)
+    period: TimeRange = Field(default_factory=default_period, description="The simulation period.")
     output_dir: Path = Field(Path("./simulations"), description="Folder holding run directories.")
     run_id_subdir: bool = Field(True, description="Put the run in output_dir/run_id (else in output_dir).")
     delete_existing: bool = Field(False, description="Replace an existing run directory.")
@@ -112,15 +107,22 @@ class ModelRun(StrictModel):
         return RecordStore(self.run_dir)
 
     # -- stages -----------------------------------------------------------------
+    def runtime(self) -> Runtime:
+        """What the model is told about this run when it renders and stages."""
+        written = (self._source_config or {}).get("model")
+        return Runtime(run_id=self.run_id, period=self.period, run_dir=self.run_dir.resolve(),
+                       written=written if isinstance(written, dict) else self.config.model_dump(mode="json"))
+
     def generate(self) -> Path:
-        """Claim the run directory and stage INPUT, datasets/, outputs/, logs/ and the model."""
+        """Render the model's files, then claim the run directory and stage them, datasets/, outputs/, logs/."""
+        files = self.config.render(self.runtime())  # a template error stops the run before anything exists
         self._claim_run_dir()
+        staged = None
         try:
             for sub in (self.datasets_dir, self.outputs_dir, self.logs_dir):
                 sub.mkdir()
-            context = {"run_id": self.run_id, "period": self.period.model_dump(mode="json")}
-            (self.run_dir / "INPUT").write_text(self.config.render_input(context), encoding="utf-8")
-            self.config.stage(self.run_dir)
+            write_rendered(self.run_dir, files)
+            staged = self.config.stage(self.run_dir)
             self._write_config_yaml()
         except OSError as exc:
             self._record = self._new_record()
@@ -128,6 +130,8 @@ class ModelRun(StrictModel):
             self._store.save(self._record)
             raise RunFailed(f"cannot stage the run directory {self.run_dir}: {exc.strerror or exc}") from None
         self._record = self._new_record()
+        if staged:
+            self._record.inputs = staged
         self._store.save(self._record)
         log.info("run %s staged in %s", self.run_id, self.run_dir)
         return self.run_dir
@@ -151,11 +155,13 @@ class ModelRun(StrictModel):
             record.config["backend"] = redact_config(backend.model_dump(mode="json"), backend.secret_env)
         record.stage = "run"
         self._store.save(record)
+        if self._source_config is None:
+            self._write_config_yaml()  # now with the backend
         import uuid
 
         token = uuid.uuid4().hex
         job = Job(run_id=self.run_id, run_dir=self.run_dir.resolve(), logs_dir=self.logs_dir.resolve(),
-                  command=backend.resolve_command(self.config.command()), token=token,
+                  command=backend.resolve_command(self.config.model_command()), token=token,
                   on_note=lambda facts: active_runs.note(token, **facts))
         entry = active_runs.register(token, self.record_path, reaper=backend.reaper)
         try:
@@ -188,6 +194,8 @@ class ModelRun(StrictModel):
         record = self._record
         if record is not None and hasattr(processor, "model_dump"):
             record.config["postprocessor"] = processor.model_dump(mode="json")
+            if self._source_config is None:
+                self._write_config_yaml()  # now with the postprocessor
         try:
             result = result_as_dict(processor.process(self, **kwargs))
         except (KeyboardInterrupt, Interrupted):
@@ -273,23 +281,26 @@ class ModelRun(StrictModel):
         }
 
     def _write_config_yaml(self) -> None:
-        """Save a config that `python -m rompy --config-dir <run_dir> --config-name rompy-config` reruns."""
+        """Save a config that `python -m rompy --config-dir <run_dir> --config-name rompy-config` runs again.
+
+        The same model, period, backend and postprocessor; a new run id (run_id is left out);
+        never `delete_existing` of the original; secrets as environment references, never values.
+        """
         import yaml
 
-        source = self._source_config if self._source_config is not None else self._config_for_record()
+        from rompy.redaction import as_env_references
+
+        if self._source_config is not None:
+            source = self._source_config
+        else:  # the Python API: what is known so far (the backend and postprocessor once they ran)
+            source = {**self._config_for_record(), **{k: v for k, v in (self._record.config if self._record else {})
+                                                         .items() if k in ("backend", "postprocessor")}}
+            source = as_env_references(source)
         document = {k: v for k, v in source.items() if k not in ("run_id", "hydra", "defaults")}
-        document = {
-            "defaults": [
-                "rompy",
-                {"override backend": None} if "backend" in document else None,
-                {"override postprocessor": None} if "postprocessor" in document else None,
-                {"override model": None} if "model" in document else None,
-                "_self_",
-            ],
-            **document,
-        }
-        document["defaults"] = [d for d in document["defaults"] if d is not None]
-        text = "# Rerun with: python -m rompy --config-dir <this folder> --config-name rompy-config\n"
+        document["delete_existing"] = False
+        groups = [{f"override {group}": None} for group in ("backend", "postprocessor", "model") if group in document]
+        document = {"defaults": ["rompy", *groups, "_self_"], **document}
+        text = "# Run again with: python -m rompy --config-dir <this folder> --config-name rompy-config\n"
         text += yaml.safe_dump(document, sort_keys=False)
         (self.run_dir / CONFIG_NAME).write_text(text, encoding="utf-8")
 
@@ -297,6 +308,24 @@ class ModelRun(StrictModel):
         if self._record is not None:
             self._record.finish(status, failed_stage, message)
             self._store.save(self._record)
+
+
+def write_rendered(run_dir: Path, files: dict[str, str | bytes | RenderedFile]) -> None:
+    """Write a model's rendered files into the run directory (never outside it)."""
+    root = run_dir.resolve()
+    for name, content in files.items():
+        path = (root / name).resolve()
+        if path == root or root not in path.parents:
+            raise RunFailed(f"the model rendered {name!r}, which is outside its run directory")
+        executable = isinstance(content, RenderedFile) and content.executable
+        content = content.content if isinstance(content, RenderedFile) else content
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        if executable:
+            path.chmod(path.stat().st_mode | 0o111)
 
 
 def _preflight(backend) -> None:
@@ -315,6 +344,10 @@ def _as_backend(backend, **kwargs):
         backend = "local"
     if isinstance(backend, str):
         return resolve("backend", backend)(**kwargs)
+    if kwargs:
+        raise TypeError(f"run() got unexpected keyword argument(s) {', '.join(map(repr, kwargs))}: settings belong "
+                        "in the backend config (e.g. LocalConfig(timeout=600)), or name the backend: "
+                        "run('local', timeout=600)")
     if isinstance(backend, dict):
         return BackendConfig.model_validate(backend)
     if isinstance(backend, BackendConfig):

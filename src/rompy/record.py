@@ -47,6 +47,7 @@ class RunRecord(BaseModel):
     versions: dict[str, str] = Field(default_factory=dict)
     host: str = ""
     pid: int | None = None
+    inputs: list[dict[str, Any]] = Field(default_factory=list)  # what the model staged, with checksums
     backend: dict[str, Any] | None = None
     postprocess: dict[str, Any] | None = None
 

@@ -91,3 +91,19 @@ def keep_env_references(resolved: Any, source: Any) -> Any:
     if isinstance(resolved, list) and isinstance(source, list) and len(resolved) == len(source):
         return [keep_env_references(r, s) for r, s in zip(resolved, source)]
     return resolved
+
+
+def as_env_references(data: Any, extra: Iterable[str] = ()) -> Any:
+    """`data` with the value of every secret-looking `env_vars` entry replaced by `${oc.env:NAME}`.
+
+    What a config saved to run again holds: it works wherever the variable is set, and never
+    holds the secret.
+    """
+    if isinstance(data, dict):
+        return {k: ({name: (f"${{oc.env:{name}}}" if is_secret_name(name, extra) and not is_env_reference(value)
+                            else value) for name, value in v.items()}
+                    if k == "env_vars" and isinstance(v, dict) else as_env_references(v, extra))
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [as_env_references(v, extra) for v in data]
+    return data

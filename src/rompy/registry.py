@@ -26,6 +26,7 @@ BUILTINS: dict[str, dict[str, str]] = {
     },
     "model": {
         "demo": "rompy.demo:DemoModelConfig",
+        "template": "rompy.template:TemplateModelConfig",
     },
 }
 
@@ -33,7 +34,8 @@ ENTRY_POINT_GROUPS: dict[str, tuple[str, ...]] = {
     "backend": ("rompy.backends",),
     # `rompy.postprocess.config` is the group upstream rompy's plugin packages use.
     "postprocessor": ("rompy.postprocessors", "rompy.postprocess.config"),
-    "model": ("rompy.models",),
+    # `rompy.config` is the group upstream rompy's model packages register their configs under.
+    "model": ("rompy.models", "rompy.config"),
 }
 
 
@@ -64,6 +66,27 @@ def known_types(kind: str) -> list[str]:
     return names
 
 
+def resolve_import_path(path: str):
+    """The object `package.module:Name` names; ConfigError saying what is wrong otherwise."""
+    if ":" not in path:
+        raise ConfigError(f"{path!r} is not an import path; write 'package.module:ClassName'")
+    try:
+        return _import_path(path)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"cannot import {path!r} ({exc}); an import path is written "
+                          "'package.module:ClassName'") from None
+
+
+def kind_of(cls) -> str:
+    """backend, postprocessor or model: the kind a config class belongs to."""
+    from rompy._pluggable import PluggableConfig
+
+    if isinstance(cls, type) and issubclass(cls, PluggableConfig) and cls.kind:
+        return cls.kind
+    raise ConfigError(f"{getattr(cls, '__name__', cls)!r} is not a rompy backend, postprocessor or model config "
+                      "class (subclass BackendConfig, PostprocessorConfig or ModelConfig)")
+
+
 @lru_cache(maxsize=None)
 def resolve(kind: str, type_name: str):
     """Return the config class for `type_name`, or raise ConfigError listing the choices."""
@@ -71,12 +94,9 @@ def resolve(kind: str, type_name: str):
         return _import_path(BUILTINS[kind][type_name])
     if ":" in type_name:
         try:
-            return _import_path(type_name)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(
-                f"{kind}.type: cannot import {type_name!r} ({exc}); "
-                "an import path is written 'package.module:ClassName'"
-            ) from None
+            return resolve_import_path(type_name)
+        except ConfigError as exc:
+            raise ConfigError(f"{kind}.type: {exc}") from None
     eps = _entry_points(kind)
     if type_name in eps:
         return eps[type_name].load()

@@ -36,6 +36,7 @@ def build_model_run(config: RunConfig, source_config: dict[str, Any] | None = No
         run_id=config.run_id or new_run_id(),
         output_dir=config.output_dir,
         delete_existing=config.delete_existing,
+        period=config.period,
         config=config.model,
     )
     from rompy.redaction import keep_env_references
@@ -56,6 +57,7 @@ def run(config: RunConfig | dict[str, Any], source_config: dict[str, Any] | None
 
         _preflight(config.backend)
         _check_run_dir_could_be_claimed(config)
+        _render_in_memory(config, source_config)
         import yaml
 
         from rompy.redaction import keep_env_references, redact_config
@@ -87,3 +89,15 @@ def _check_run_dir_could_be_claimed(config: RunConfig) -> None:
     problem = creatable_problem(run_dir)
     if problem:
         raise ConfigError(f"output_dir: {problem}")
+
+
+def _render_in_memory(config: RunConfig, source_config: dict[str, Any] | None) -> None:
+    """Render the model's files as a run would (a template error is one line, exit 2), writing nothing."""
+    from pathlib import Path
+
+    from rompy.config import Runtime
+
+    written = (source_config or {}).get("model")
+    run_id = config.run_id or "dry-run"
+    config.model.render(Runtime(run_id=run_id, period=config.period, run_dir=Path(config.output_dir).resolve() / run_id,
+                                written=written if isinstance(written, dict) else {}))

@@ -3,6 +3,7 @@
     python -m rompy.schema --write [DIR]   regenerate DIR (default: the checkout's schemas/)
     python -m rompy.schema --check [DIR]   exit 1 if DIR differs from the models
     python -m rompy.schema NAME            print one schema, e.g. backend-local
+    python -m rompy.schema pkg.mod:Class   print the schema of your own config class
 
 A config file points at its schema with a first line yaml-language-server reads:
 
@@ -30,6 +31,7 @@ OPTION_SCHEMAS: dict[str, tuple[str, str]] = {
     "postprocessor-archive": ("postprocessor", "archive"),
     "postprocessor-summary": ("postprocessor", "summary"),
     "model-demo": ("model", "demo"),
+    "model-template": ("model", "template"),
 }
 ROOT_SCHEMA = "rompy"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -57,6 +59,15 @@ LENIENT: dict[tuple[str, str], dict] = {
     ("SlurmConfig", "time_limit"): {"anyOf": [{"type": "string"}, {"type": "integer", "exclusiveMinimum": 0}]},
     ("DemoModelConfig", "depths"): {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "number"}]},
     ("DemoModelConfig", "periods"): {"anyOf": [{"type": "array", "items": {"type": "number"}}, {"type": "number"}]},
+    # The shipped template option leaves these for the user to give (null): the model says what to give.
+    ("TemplateModelConfig", "template"): {"anyOf": [{"type": "string"}, {"type": "null"}]},
+    ("TemplateModelConfig", "command"): {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}},
+                                                   {"type": "null"}]},
+    ("TimeRange", "start"): {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
+    ("TimeRange", "end"): {"anyOf": [{"type": "string"}, {"type": "integer"}, {"type": "null"}]},
+    ("TimeRange", "duration"): {"anyOf": [{"type": "string"}, {"type": "number", "exclusiveMinimum": 0},
+                                          {"type": "null"}]},
+    ("TimeRange", "interval"): {"anyOf": [{"type": "string"}, {"type": "number", "exclusiveMinimum": 0}]},
     ("RunConfig", "log_level"): {  # upper-cased by the model; any case is accepted
         "enum": [f(level) for level in ("debug", "info", "warning", "error") for f in (str.upper, str.lower, str.title)],
     },
@@ -223,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
             return 1
         return 0
+    if args.name and ":" in args.name:  # a class of the user's: package.module:ClassName
+        return _print_class_schema(args.name)
     schemas = all_schemas()
     if args.name:
         if args.name not in schemas:
@@ -231,6 +244,21 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(dumps(schemas[args.name]))
         return 0
     print("\n".join(schemas))
+    return 0
+
+
+def _print_class_schema(path: str) -> int:
+    """The schema of an option file for a config class given by import path (a user's own)."""
+    from rompy.errors import ConfigError
+    from rompy.registry import kind_of, resolve_import_path
+
+    try:
+        cls = resolve_import_path(path)
+        kind = kind_of(cls)
+    except ConfigError as exc:
+        print(f"rompy.schema: error: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(dumps(option_schema(cls, kind)))
     return 0
 
 

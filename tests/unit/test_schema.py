@@ -99,9 +99,10 @@ def test_schema_accepts_what_the_model_accepts(name, class_name, data):
 
 def test_lenient_entries_name_real_fields():
     from rompy.config import RunConfig
+    from rompy.core.time import TimeRange
     from rompy.registry import resolve
 
-    classes = {cls.__name__: cls for cls in [RunConfig] + [resolve(k, t) for k, t in rs.OPTION_SCHEMAS.values()]}
+    classes = {cls.__name__: cls for cls in [RunConfig, TimeRange] + [resolve(k, t) for k, t in rs.OPTION_SCHEMAS.values()]}
     for class_name, field in rs.LENIENT:
         if class_name == "*":
             continue

@@ -1,6 +1,6 @@
 """Every shell and Python block in the docs runs, and succeeds.
 
-Blocks are taken from README.md, docs/*.md and examples/backends/README.md. The fence's
+Blocks are taken from README.md, docs/**/*.md and examples/**/README.md. The fence's
 info string decides what happens (docs/README.md, "Blocks that run"):
 
     ```bash  / ```sh       run with `bash -e` (every command must succeed)
@@ -16,7 +16,6 @@ root), `python`, `python3` and `rompy` are this interpreter's, ROMPY_CONFIG_PATH
 
 from __future__ import annotations
 
-import fcntl
 import re
 import subprocess
 import sys
@@ -48,8 +47,7 @@ class Block:
 
 
 def doc_files() -> list[Path]:
-    files = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), REPO / "examples" / "backends" / "README.md"]
-    return [f for f in files if f.is_file()]
+    return [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md")), *sorted((REPO / "examples").rglob("README.md"))]
 
 
 def extract(path: Path) -> list[Block]:
@@ -91,16 +89,6 @@ def params():
     return out
 
 
-def _service(names: list[str], lock: str) -> None:
-    with open(lock, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        for name in names:
-            script = REPO / "scripts" / "services" / f"{name}.sh"
-            proc = subprocess.run(["bash", str(script)], capture_output=True, text=True, timeout=1800)
-            if proc.returncode != 0:
-                pytest.fail(f"{script.name} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
-
-
 def _doc_images() -> None:
     for name, stand_in in DOC_IMAGES.items():
         have = subprocess.run(["docker", "image", "inspect", name], capture_output=True).returncode == 0
@@ -109,14 +97,8 @@ def _doc_images() -> None:
 
 
 @pytest.fixture(scope="session")
-def docker_up():
-    _service(["dockerd", "test-images"], "/tmp/rompy-docker-tests.lock")
+def docker_up(docker_client):
     _doc_images()
-
-
-@pytest.fixture(scope="session")
-def slurm_up():
-    _service(["slurm"], "/tmp/rompy-slurm-tests.lock")
 
 
 @pytest.mark.parametrize("block", params())
@@ -124,7 +106,7 @@ def test_doc_block_runs(block: Block, tmp_path, request):
     if "docker" in block.flags:
         request.getfixturevalue("docker_up")
     if "slurm" in block.flags:
-        request.getfixturevalue("slurm_up")
+        request.getfixturevalue("slurm_cluster")
     (tmp_path / "examples").symlink_to(REPO / "examples")
     if block.language == "python":
         argv = [sys.executable, "-c", block.code]

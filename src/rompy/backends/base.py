@@ -18,7 +18,7 @@ from typing import Any, Callable, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from rompy._pluggable import PluggableConfig
+from rompy._pluggable import PluggableConfig, command_is_text
 from rompy.core.time import utcnow
 
 # Variables rompy itself sets for its own process; they never reach a model.
@@ -145,12 +145,7 @@ class BackendConfig(PluggableConfig):
     @field_validator("command", "executable", "mpiexec", mode="before")
     @classmethod
     def _command_is_text(cls, value, info):
-        """`backend.command=true` reaches us as a boolean (YAML reads `true`, `3`, `1.5` as values)."""
-        if isinstance(value, (bool, int, float)):
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            kind = "a boolean" if isinstance(value, bool) else "a number"
-            raise ValueError(f"a command is text, not {kind}; quote it: backend.{info.field_name}='{text}'")
-        return value
+        return command_is_text(value, f"backend.{info.field_name}")
 
     @field_validator("command")
     @classmethod

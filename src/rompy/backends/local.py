@@ -31,7 +31,7 @@ class LocalConfig(BackendConfig):
     @classmethod
     def _working_dir_exists(cls, value):
         if value is not None and not is_existing_dir(value):
-            raise ValueError(f"working_dir {value[:200]!r} is not an existing directory")
+            raise ValueError("not an existing directory")
         return value
 
     def argv(self, command: str | list[str]) -> list[str]:

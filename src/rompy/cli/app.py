@@ -82,11 +82,38 @@ def validate(cfg) -> tuple[object, dict]:
     problem = check_composed(source)
     if problem:
         raise ConfigError(problem)
+    sources = _sources()
+    _period_as_given(data, sources.overrides)
+    _period_as_given(source, sources.overrides)
     try:
         return RunConfig.model_validate(data), source
     except ValidationError as exc:
         hidden = env_reference_paths(source)
-        raise ConfigError(format_validation_error(exc, data, _sources(), hidden=hidden)) from None
+        raise ConfigError(format_validation_error(exc, data, sources, hidden=hidden)) from None
+
+
+# What the config file keeps of a period when the command line sets one part of it: start is the anchor.
+_PERIOD_KEEPS = {"start": ("start", "duration"), "end": ("start", "end"), "duration": ("start", "duration")}
+
+
+def _period_as_given(data: dict, overrides: list[str]) -> None:
+    """Two of start, end and duration make a period. When the config file and the command line
+    give all three, what the command line sets wins: `period.end=...` replaces the file's duration."""
+    period = data.get("period")
+    if not isinstance(period, dict) or any(period.get(k) is None for k in ("start", "end", "duration")):
+        return
+    keys = [o.split("=", 1)[0].lstrip("+~") for o in overrides]
+    set_here = [k.split(".", 1)[1] for k in keys if k.startswith("period.") and k.count(".") == 1]
+    parts = [k for k in set_here if k in ("start", "end", "duration")]
+    if len(set(parts)) == 1:
+        keep = _PERIOD_KEEPS[parts[0]]
+    elif len(set(parts)) == 2:
+        keep = tuple(parts)
+    else:
+        return
+    for name in ("start", "end", "duration"):
+        if name not in keep:
+            period[name] = None
 
 
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -67,5 +67,5 @@ class DemoModelConfig(ModelConfig):
     def stage(self, run_dir: Path) -> None:
         shutil.copy2(SCRIPT, run_dir / SCRIPT.name)
 
-    def command(self) -> list[str]:
+    def model_command(self) -> list[str]:
         return ["python3", SCRIPT.name, "INPUT"]

@@ -128,7 +128,7 @@ def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool) -> tup
     """
     from rompy._hydra import hydra_job
     from rompy.cli.diagnostics import format_hydra_error
-    from rompy.cli.main import validate
+    from rompy.cli.app import validate
     from rompy.errors import RompyError
     from rompy.sweep.member import expected_run_dir
 

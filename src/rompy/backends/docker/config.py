@@ -58,6 +58,13 @@ class DockerConfig(BackendConfig):
         parse_memory(value)
         return str(value)
 
+    @classmethod
+    def path_text(cls, field: str, path) -> str:
+        """A Path among the volumes mounts that folder at the same path in the container."""
+        import os
+
+        return f"{os.fspath(path)}:{os.fspath(path)}" if field == "volumes" else super().path_text(field, path)
+
     @field_validator("volumes")
     @classmethod
     def _volumes(cls, value):

@@ -27,6 +27,7 @@ from typing import IO, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from rompy._pluggable import is_existing_dir
 from rompy.backends.base import BackendConfig, BackendResult, Job, Resources, Stopwatch
 
 log = logging.getLogger("rompy.backends.slurm")
@@ -98,6 +99,10 @@ class SlurmConfig(BackendConfig):
     )
     mail_type: str | None = Field(None, description="When SLURM sends mail (sbatch --mail-type), e.g. END,FAIL.")
     mail_user: str | None = Field(None, description="Who gets SLURM's mail (sbatch --mail-user).")
+    working_dir: str | None = Field(
+        None, description="Existing directory to run the job in instead of the run directory (the nodes must see it "
+        "at the same path).",
+    )
     additional_options: list[str] = Field(
         default_factory=list,
         description="Other sbatch options, each '--name=value' or '--flag', e.g. '--mem=4G', '--exclusive'.",
@@ -122,6 +127,13 @@ class SlurmConfig(BackendConfig):
         from rompy.backends.slurm.jobs import format_time_limit, parse_time_limit
 
         return format_time_limit(parse_time_limit(value))
+
+    @field_validator("working_dir")
+    @classmethod
+    def _working_dir_exists(cls, value):
+        if value is not None and not is_existing_dir(value):
+            raise ValueError("not an existing directory")
+        return value
 
     @field_validator("queue", "account", "qos", "reservation", "mail_user")
     @classmethod
@@ -258,7 +270,7 @@ class SlurmConfig(BackendConfig):
         """What the node needs to run the command: no environment values (sbatch exports those)."""
         return {
             "argv": self.argv(job.command),
-            "cwd": str(job.run_dir),
+            "cwd": str(Path(self.working_dir).expanduser().resolve()) if self.working_dir else str(job.run_dir),
             "logs_dir": str(job.logs_dir),
             "timeout": self.timeout + NODE_MARGIN_S,
             "token": job.token,
