@@ -49,6 +49,7 @@ class RunRecord(BaseModel):
     pid: int | None = None
     backend: dict[str, Any] | None = None
     postprocess: dict[str, Any] | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)  # named numbers a postprocessor recorded
 
     def finish(self, status: str, failed_stage: str | None = None, message: str = "",
                finished_at: datetime | None = None) -> None:
