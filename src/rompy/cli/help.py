@@ -9,8 +9,6 @@ is imported, so the help costs little more than importing the config models.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
@@ -388,11 +386,7 @@ def _installed(module: str) -> bool:
 
 def print_help(argv: list[str] | None = None) -> int:
     """Print the help to stdout; a closed pipe (`rompy --help | head`) is not an error."""
-    text = render_help(argv)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    from rompy.cli.terminal import write
+
+    write(render_help(argv))
     return 0
