@@ -56,6 +56,7 @@ def answer_subcommand(argv: list[str]) -> bool:
         complete = True
     else:
         return False
-    sys.stdout.write(" ".join(offered) + ("\n" if complete else " "))
-    sys.stdout.flush()
+    if offered or complete:
+        sys.stdout.write(" ".join(offered) + ("\n" if complete else " "))
+        sys.stdout.flush()
     return complete

@@ -128,10 +128,12 @@ def output_dir_of(args) -> Path:
     return Path(args.output_dir).expanduser() if args.output_dir else default_output_dir()
 
 
-def _print_json(data: Any) -> None:
+def _print_json(data: Any, compact: bool = False) -> None:
+    """JSON on stdout; `compact` for large listings (json's C encoder writes no indentation)."""
     from rompy.cli.terminal import write
 
-    write(json.dumps(data, indent=2, default=str) + "\n")
+    text = json.dumps(data, separators=(",", ":"), default=str) if compact else json.dumps(data, indent=2, default=str)
+    write(text + "\n")
 
 
 # -- rompy runs ---------------------------------------------------------------------------------
@@ -183,7 +185,7 @@ def _runs(args) -> int:
     if args.json:
         _print_json({"output_dir": str(output_dir), "matched": listing.matched, "total": listing.total,
                      "counts": listing.counts, "unreadable": [str(p) for p in listing.unreadable],
-                     "differing": config_keys, "runs": [r.to_dict() for r in rows]})
+                     "differing": config_keys, "runs": [r.to_dict() for r in rows]}, compact=True)
         return 0
     headers = ["run id", "status", "exit", "started (UTC)", "time", "backend", "model", "differs"]
     with_metrics = bool(metric_keys)

@@ -16,7 +16,7 @@ import difflib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,7 @@ class RunRow:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return dict(self.__dict__)  # the values are JSON already; asdict's deep copies cost more than the rest
 
 
 def _type_of(section: Any) -> str:
@@ -208,6 +208,7 @@ def _scan(output_dir: Path) -> list[_Entry]:
     from rompy.record import RecordStore
 
     index = _Index(output_dir)
+    where = output_dir.resolve()
     try:
         cached = index.rows()
         now = time.time_ns()
@@ -218,12 +219,11 @@ def _scan(output_dir: Path) -> list[_Entry]:
             if hit is not None and tuple(hit[:3]) == key and now - st.st_mtime_ns > RACY_NS:
                 entries.append(_Entry(name, hit[3], hit[4] or "", hit[5] or "", hit[6]))
                 continue
-            run_dir = output_dir / name
-            record = RecordStore(run_dir).load()
+            record = RecordStore(output_dir / name).load()
             if record is None:
                 entry = _Entry(name, None, "", "", None)
             else:
-                row = RunRow.of(name, run_dir.resolve(), record.as_dict())
+                row = RunRow.of(name, where / name, record.as_dict())
                 entry = _Entry(name, row.status, row.started_at, row.model, row)
             entries.append(entry)
             if now - st.st_mtime_ns > RACY_NS:

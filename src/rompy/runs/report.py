@@ -107,7 +107,7 @@ def _header(view: SweepView, members: list[Member]) -> str:
 def _outcome(view: SweepView, members: list[Member]) -> str:
     chips = "".join(f'<span class="chip s-{escape(status)}" data-status="{escape(status)}">{n} '
                     f'{escape(status.replace("_", " "))}</span>'
-                    for status, n in sorted(view.counts.items(), key=lambda kv: _rank(kv[0])))
+                    for status, n in view.counts.items())
     durations = [m.duration_s for m in members if m.duration_s is not None and m.status != "skipped"]
     figures = [("members", str(len(members)))]
     if durations:

@@ -15,7 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from rompy.errors import ConfigError
-from rompy.sweep.records import RESULTS_NAME, SUMMARY_NAME, ResultsFile, counts_of, latest_by_key
+from rompy.sweep.records import (
+    RESULTS_NAME,
+    SUMMARY_NAME,
+    TABLE_ORDER,
+    ResultsFile,
+    counts_of,
+    latest_by_key,
+)
 
 SWEEPS_FOLDER = "sweeps"
 MARKERS = (RESULTS_NAME, SUMMARY_NAME, "multirun.yaml")
@@ -64,10 +71,15 @@ def load_sweep(path: Path) -> SweepView:
     return SweepView(
         dir=path, sweep_id=str((summary or {}).get("sweep_id") or first.get("sweep_id") or path.name),
         state="running" if running else "ended" if summary is not None else "stopped",
-        members=members, counts={k: v for k, v in counts_of(members).items() if v}, summary=summary,
+        members=members, counts=_failures_first(counts_of(members)), summary=summary,
         launcher=str((summary or {}).get("launcher") or first.get("launcher") or ""), started_at=started,
         duration_s=(summary or {}).get("duration_s"),
     )
+
+
+def _failures_first(counts: dict[str, int]) -> dict[str, int]:
+    order = {status: i for i, status in enumerate(TABLE_ORDER)}
+    return {k: v for k, v in sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order))) if v}
 
 
 def _summary(path: Path, lines: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -100,11 +112,13 @@ def find_sweep(output_dir: Path, given: str) -> Path:
     from rompy.runs.index import did_you_mean
 
     path = Path(given)
-    if os.sep in given or given in (".", "..") or (path.is_dir() and is_sweep_dir(path)):
-        return path
     folder = output_dir / SWEEPS_FOLDER
+    if os.sep in given or given in (".", ".."):
+        return path
     if (folder / given).is_dir():
         return folder / given
+    if path.is_dir():
+        return path  # a folder here: load_sweep says whether it is a sweep
     names = sorted(v.dir.name for v in list_sweeps(output_dir))
     starting = [n for n in names if n.startswith(given)]
     if len(starting) == 1:
