@@ -187,19 +187,20 @@ def _runs(args) -> int:
                      "counts": listing.counts, "unreadable": [str(p) for p in listing.unreadable],
                      "differing": config_keys, "runs": [r.to_dict() for r in rows]}, compact=True)
         return 0
-    headers = ["run id", "status", "exit", "started (UTC)", "time", "backend", "model", "differs"]
+    headers = ["run id", "status", "exit", "started (UTC)", "time", "backend", "model"]
     with_metrics = bool(metric_keys)
     if with_metrics:
         headers.append("metrics")
+    headers.append("differs")
     body = []
     for r in rows:
         cells = [r.name, r.status, "" if r.exit_code is None else str(r.exit_code), _start(r.started_at),
-                 duration(r.duration_s), r.backend, r.model,
-                 " ".join(f"{k}={shown(r.asked[k])}" for k in config_keys if k in r.asked)]
+                 duration(r.duration_s), r.backend, r.model]
         if with_metrics:
             mine = [f"{k}={shown(r.metrics[k])}" for k in metric_keys if k in r.metrics]
             cells.append(" ".join(mine[:MOST_METRICS]) + (f" (+{len(mine) - MOST_METRICS})" if len(mine) > MOST_METRICS
                                                           else ""))
+        cells.append(" ".join(f"{k}={shown(r.asked[k])}" for k in config_keys if k in r.asked))
         body.append(cells)
     if rows:
         Table(headers, body, _runs_footer(listing, args), status_column=1).print()

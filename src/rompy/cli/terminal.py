@@ -86,20 +86,33 @@ class Table:
         from rich.table import Table as RichTable
         from rich.text import Text
 
-        table = RichTable(box=box.SIMPLE_HEAD, pad_edge=False, header_style="bold")
+        out = console(stream)
+        widths = self._widths(out.width)
+        table = RichTable(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
         for i, header in enumerate(self.headers):
             last = i == len(self.headers) - 1
-            table.add_column(header, overflow="fold" if last else "ellipsis", no_wrap=not last,
-                             ratio=1 if last else None)
+            table.add_column(header, width=widths[i], no_wrap=not last, overflow="fold" if last else "ellipsis")
         for row in self.rows:
             cells = [Text(cell) for cell in row]  # Text, not markup: `model.depths=[10]` is not a style
             if self.status_column is not None:
                 cells[self.status_column].stylize(STATUS_STYLES.get(row[self.status_column], ""))
             table.add_row(*cells)
-        out = console(stream)
         out.print(table)
         if self.footer:
             out.print(Text(self.footer))
+
+    def _widths(self, available: int) -> list[int]:
+        """Column widths on a terminal `available` wide: each column as wide as its text; when they do not
+        fit, the widest columns but the first (the id to copy) are cut, with an ellipsis, until the last,
+        free-text column has room to wrap."""
+        natural = [max(len(row[i]) for row in [self.headers, *self.rows]) for i in range(len(self.headers))]
+        fixed, last = natural[:-1], natural[-1]
+        gaps = 3 * (len(natural) - 1)  # padding and separator between two columns
+        room = min(last, max(24, len(self.headers[-1])))
+        while sum(fixed) + gaps + room > available and len(fixed) > 1 and max(fixed[1:]) > 6:
+            widest = max(fixed[1:])
+            fixed[fixed.index(widest, 1)] -= 1
+        return [*fixed, max(available - sum(fixed) - gaps, room)]
 
 
 @dataclass
