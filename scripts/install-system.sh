@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages that rompy's tests need (Docker, SLURM with
-# accounting, MPICH, debootstrap, ...). Idempotent: if every package is already
+# accounting, MPICH, debootstrap, headless Chromium and its driver for the
+# sweep report's browser tests, ...). Idempotent: if every package is already
 # installed, apt is not touched at all.
 #
 # Services are NOT started by the package install (a temporary policy-rc.d
@@ -19,6 +20,8 @@ PACKAGES=(
     mariadb-server
     psmisc
     procps
+    chromium
+    chromium-driver
 )
 
 die() { echo "install-system.sh: ERROR: $*" >&2; exit 1; }

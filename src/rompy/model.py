@@ -188,7 +188,7 @@ class ModelRun(StrictModel):
 
     def postprocess(self, processor="noop", **kwargs) -> dict[str, Any]:
         """Run a postprocessor (a name, a config, or any object with `process`)."""
-        from rompy.postprocess.base import result_as_dict, result_succeeded
+        from rompy.postprocess.base import metrics_of, result_as_dict, result_succeeded
 
         processor = _as_processor(processor)
         record = self._record
@@ -205,8 +205,12 @@ class ModelRun(StrictModel):
         except Exception as exc:
             result = {"success": False, "message": f"{type(exc).__name__}: {exc}"}
         ok = result_succeeded(result)
+        metrics, problems = metrics_of(result)
+        for problem in problems:
+            log.warning("postprocessor %s: %s (left out of the record)", _processor_name(processor), problem)
         if record is not None:
             record.postprocess = result
+            record.metrics = metrics
             if not ok and getattr(processor, "fail_run", True):
                 self._finish("failed", "postprocess", message=f"postprocessor failed: {result.get('message', '')}")
             else:

@@ -50,6 +50,7 @@ class RunRecord(BaseModel):
     inputs: list[dict[str, Any]] = Field(default_factory=list)  # what the model staged, with checksums
     backend: dict[str, Any] | None = None
     postprocess: dict[str, Any] | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)  # named numbers a postprocessor recorded
 
     def finish(self, status: str, failed_stage: str | None = None, message: str = "",
                finished_at: datetime | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import tarfile
 import zipfile
 
@@ -70,3 +71,31 @@ def test_archive_without_outputs_fails(tmp_path):
     result = run.postprocess(processor="archive")
     assert result["success"] is False
     assert run.record["status"] == "failed" and run.record["failed_stage"] == "postprocess"
+
+
+def test_metrics_a_postprocessor_returns_go_into_the_record(finished_run, caplog):
+    class Scores:
+        def process(self, model_run, **kwargs):
+            return {"success": True, "metrics": {"transport_sv": 132.4, "cells": 7, "bad": "n/a",
+                                                 "nan": float("nan"), "flag": True}}
+
+    logger = logging.getLogger("rompy")  # rompy's console logging may have stopped propagation
+    logger.addHandler(caplog.handler)
+    try:
+        result = finished_run.postprocess(processor=Scores())
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert result["success"]
+    assert finished_run.record["metrics"] == {"transport_sv": 132.4, "cells": 7.0}
+    assert finished_run.record["status"] == "succeeded", "a bad metric is not the run's failure"
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "metrics.bad: 'n/a' is not a finite number" in warned and "metrics.flag" in warned
+
+
+def test_summary_records_its_figures_as_metrics(finished_run):
+    finished_run.postprocess(processor=SummaryConfig())
+    metrics = finished_run.record["metrics"]
+    rows = list(csv.DictReader(open(finished_run.outputs_dir / "dispersion.csv")))
+    assert metrics["file_count"] == 2
+    assert metrics["dispersion.wavelength_m.max"] == max(float(r["wavelength_m"]) for r in rows)
+    assert metrics["dispersion.depth_m.min"] == min(float(r["depth_m"]) for r in rows)

@@ -42,6 +42,6 @@ def test_table_lists_failures_first():
         {"member": 2, "status": "timed_out", "exit_code": 1, "duration_s": 60.0, "run_id": "c", "overrides": ["x=2"]},
         {"member": 3, "status": "failed", "exit_code": 1, "duration_s": 0.5, "run_id": "d", "overrides": ["x=3"]},
     ]
-    rows = table(members, {"succeeded": 1, "skipped": 1, "timed_out": 1, "failed": 1}, "/s").splitlines()
+    rows = table(members, {"succeeded": 1, "skipped": 1, "timed_out": 1, "failed": 1}, "/s").plain().splitlines()
     assert [r.split()[1] for r in rows[1:5]] == ["failed", "timed_out", "succeeded", "skipped"]
     assert rows[-1].startswith("4 members:")

@@ -54,3 +54,20 @@ def test_query_answers_like_the_generated_function_asks(rompy_script, workdir):
     proc = run([str(rompy_script), "-sc", "query=bash"], cwd=workdir, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["backend=docker", "backend=docker_build", "backend=local", "backend=slurm"]
+
+
+def test_sub_commands_and_run_ids(workdir):
+    from tests.helpers.runs import record
+
+    for name in ("20261201-101010-aaaaaa", "20261201-101011-bbbbbb", "other"):
+        record(workdir / "output", name, status="succeeded")
+    (workdir / "output" / "sweeps" / "ens1").mkdir(parents=True)
+    (workdir / "output" / "sweeps" / "ens1" / "results.jsonl").write_text("")
+    assert complete("rompy ru", workdir) == ["run_id=", "runs"]
+    assert {"runs", "show", "diff", "sweeps", "report", "backend="} <= set(complete("rompy ", workdir))
+    assert complete("rompy show 2026", workdir) == ["20261201-101010-aaaaaa", "20261201-101011-bbbbbb"]
+    assert complete("rompy diff other ", workdir) == ["20261201-101010-aaaaaa", "20261201-101011-bbbbbb", "other"]
+    assert complete("rompy runs --status f", workdir) == ["failed"]
+    assert complete("rompy runs --sweep ", workdir) == ["ens1"]
+    assert complete("rompy report ", workdir) == ["ens1"]
+    assert complete("rompy runs --js", workdir) == ["--json"]

@@ -204,6 +204,14 @@ def run_cli(argv: list[str]) -> int:
 
 
 def _cli(argv: list[str], process_ends: bool) -> int:
+    from rompy.cli import subcommands
+
+    if subcommands.is_subcommand(argv):  # `rompy runs ...`: never a Hydra override (those hold = or +/~)
+        return subcommands.main(argv)
+    from rompy.cli.completion import answer_subcommand
+
+    if answer_subcommand(argv):  # tab completion of a sub-command's line: answered without Hydra
+        return EXIT_OK
     if "--version" in argv:
         print(version_text())
         return EXIT_OK

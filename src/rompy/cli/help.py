@@ -9,8 +9,6 @@ is imported, so the help costs little more than importing the config models.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
@@ -33,6 +31,7 @@ PLUGIN_OPTIONS = {
 
 USAGE = """\
 usage: rompy [-h] [HYDRA FLAGS] [group=option ...] [key=value ...]
+       rompy runs|show|diff|sweeps|report [OPTIONS]   (rompy runs --help, ...)
 
 Run a numerical model from composable config: Hydra composes the groups below with
 your overrides, Pydantic validates the result, one run path executes the model on the
@@ -48,6 +47,10 @@ Examples:
   rompy --cfg job backend=docker            print the composed config and exit
   rompy +backend.env_vars.TOKEN='${oc.env:TOKEN}'   a secret from the environment (docs/secrets.md)
   eval "$(rompy -sc install=bash)"          tab completion of groups, options and keys
+
+Sub-commands (the first word; an override always holds `=` or starts with + or ~):
+$subcommands
+  e.g. rompy runs --status failed; rompy show RUN_ID; rompy report  (docs/runs.md)
 
 Exit codes:
   0    success
@@ -334,7 +337,10 @@ def render_help(argv: list[str] | None = None) -> str:
     groups = scan_groups(folders)
     primary, defaults = primary_config(folders, flag_value(argv, "--config-name", "-cn") or CONFIG_NAME)
 
-    out = [USAGE, "Config groups (choose with group=option; keys as group.key=value):", ""]
+    from rompy.cli.subcommands import SUBCOMMANDS
+
+    usage = USAGE.replace("$subcommands\n", "".join(f"  {name:7} {text}\n" for name, text in SUBCOMMANDS.items()))
+    out = [usage, "Config groups (choose with group=option; keys as group.key=value):", ""]
     for kind in KINDS:
         out += _kind_section(kind, groups.get(kind), defaults.get(kind))
         out.append("")
@@ -388,11 +394,7 @@ def _installed(module: str) -> bool:
 
 def print_help(argv: list[str] | None = None) -> int:
     """Print the help to stdout; a closed pipe (`rompy --help | head`) is not an error."""
-    text = render_help(argv)
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+    from rompy.cli.terminal import write
+
+    write(render_help(argv))
     return 0

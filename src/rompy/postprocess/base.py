@@ -3,7 +3,8 @@
 A postprocessor is anything with `process(model_run, **kwargs)` returning a dict
 or a `PostprocessResult`. Configs validated by rompy subclass
 `PostprocessorConfig`; a plain user object with a `process` method works as well
-when passed to `ModelRun.postprocess`.
+when passed to `ModelRun.postprocess`. Named numbers it returns under `metrics`
+go into the run record, where `rompy runs`, `diff`, the sweep summary and report show them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class PostprocessResult(BaseModel):
     message: str = ""
     files: list[str] = Field(default_factory=list)
     data: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, float] = Field(default_factory=dict)
 
 
 class PostprocessorConfig(PluggableConfig):
@@ -46,6 +48,28 @@ def result_as_dict(result: Any) -> dict[str, Any]:
     raise TypeError(
         f"a postprocessor must return a dict or PostprocessResult, got {type(result).__name__}"
     )
+
+
+def metrics_of(result: dict[str, Any]) -> tuple[dict[str, float], list[str]]:
+    """The finite real numbers under the result's `metrics`, and a note for each entry left out.
+
+    A bad entry is the postprocessor's bug, not the run's failure: it is left out and named.
+    """
+    import math
+
+    raw = result.get("metrics")
+    if raw is None:
+        return {}, []
+    if not isinstance(raw, dict):
+        return {}, [f"metrics: expected a mapping of names to numbers, got {type(raw).__name__}"]
+    metrics, problems = {}, []
+    for name, value in raw.items():
+        number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if number is None or not math.isfinite(number):
+            problems.append(f"metrics.{name}: {value!r} is not a finite number")
+        else:
+            metrics[str(name)] = number
+    return metrics, problems
 
 
 def result_succeeded(result: dict[str, Any]) -> bool:

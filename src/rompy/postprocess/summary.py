@@ -1,4 +1,8 @@
-"""Summarise a run's outputs: file count and sizes, and min/max of numeric CSV columns."""
+"""Summarise a run's outputs: file count and sizes, and min/max of numeric CSV columns.
+
+The same figures go into the run record as metrics (`file_count`, `total_bytes`,
+`<csv file without .csv>.<column>.min|max`), so runs and sweeps can be compared on them.
+"""
 
 from __future__ import annotations
 
@@ -58,4 +62,15 @@ class SummaryConfig(PostprocessorConfig):
             message=f"summarised {len(files)} files",
             files=[str(target)],
             data=report,
+            metrics=_metrics(report),
         )
+
+
+def _metrics(report: dict) -> dict[str, float]:
+    metrics = {"file_count": float(report["file_count"]), "total_bytes": float(report["total_bytes"])}
+    for name, info in report["files"].items():
+        stem = name[:-4] if name.lower().endswith(".csv") else name
+        for column, span in info.get("columns", {}).items():
+            for end in ("min", "max"):
+                metrics[f"{stem}.{column}.{end}"] = span[end]
+    return metrics

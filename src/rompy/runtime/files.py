@@ -15,6 +15,11 @@ from typing import Any
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     """Write JSON to a temporary file beside `path`, sync it, and rename it over `path`."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    """Write text to a temporary file beside `path`, sync it, and rename it over `path`."""
     path = Path(path)
     # Not mkstemp: its 0600 would make records unreadable to colleagues; 0666 minus the umask
     # gives the file the permissions of everything else the run writes.
@@ -22,8 +27,7 @@ def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, default=str)
-            fh.write("\n")
+            fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

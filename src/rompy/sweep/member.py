@@ -91,6 +91,7 @@ def result_from_task_return(ret: Any) -> MemberResult:
         return MemberResult(
             status=status, exit_code=exit_code, message=message or record.get("message", ""),
             model_exit_code=record.get("exit_code"), run_dir=record.get("run_dir"),
+            metrics=record.get("metrics") or {},
         )
     if exit_code in (130, 143):
         status = "interrupted"

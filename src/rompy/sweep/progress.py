@@ -1,9 +1,10 @@
 """What the user sees while a sweep runs and when it ends.
 
-On a terminal a single live line (done / failed / running / total, elapsed, ETA)
-is redrawn in place; otherwise (CI logs, files) one plain line per finished member,
-which stays readable when interleaved with other output. The final table lists
-failures first, so the thing to act on is at the top.
+On a terminal a progress bar drawn by rich (done / failed / running / total, elapsed,
+ETA) is redrawn in place; otherwise (CI logs, files) one plain line per finished member,
+which stays readable when interleaved with other output. The bar is redrawn only when
+rompy asks (no drawing thread), so forked workers inherit nothing that runs. The final
+table lists failures first, so the thing to act on is at the top.
 """
 
 from __future__ import annotations
@@ -12,14 +13,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from rompy.cli.terminal import Table, clock, console, is_terminal
 from rompy.sweep.records import FAILED_STATUSES, TABLE_ORDER
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 class Progress:
@@ -28,14 +23,13 @@ class Progress:
     def __init__(self, total: int, mode: str = "auto", stream: TextIO | None = None):
         self.stream = stream or sys.stderr
         if mode == "auto":
-            isatty = getattr(self.stream, "isatty", None)
-            mode = "live" if isatty is not None and isatty() else "plain"
+            mode = "live" if is_terminal(self.stream) else "plain"
         self.mode = mode
         self.total = total
         self.done = self.failed = self.running = self.skipped = 0
         self.t0 = time.monotonic()
         self._last_draw = 0.0
-        self._drawn = False
+        self._bar = self._bar_column = self._task = None  # rich's Progress, started at the first draw
 
     # -- events -------------------------------------------------------------------
     def skip(self, count: int) -> None:
@@ -68,9 +62,13 @@ class Progress:
             self.draw()
 
     def close(self) -> None:
-        if self.mode == "live" and self._drawn:
+        if self.mode == "live" and self._bar is not None:
             self.draw(force=True)
-            self._write("\n")
+            try:
+                self._bar.stop()  # leaves the last state on its line, shows the cursor again
+            except (OSError, ValueError):
+                pass
+            self._bar = None
 
     # -- drawing ------------------------------------------------------------------
     def status_text(self) -> str:
@@ -79,11 +77,11 @@ class Progress:
         remaining = self.total - self.done
         eta = "--:--"
         if ran and remaining:
-            eta = _clock(elapsed / ran * remaining)
+            eta = clock(elapsed / ran * remaining)
         elif not remaining:
             eta = "0:00"
-        return (f"sweep: {self.done}/{self.total} done, {self.failed} failed, {self.running} running"
-                f" | elapsed {_clock(elapsed)} | ETA {eta}")
+        return (f"{self.done}/{self.total} done, {self.failed} failed, {self.running} running"
+                f" | elapsed {clock(elapsed)} | ETA {eta}")
 
     def draw(self, force: bool = False) -> None:
         if self.mode != "live":
@@ -92,8 +90,24 @@ class Progress:
         if not force and now - self._last_draw < 0.1:
             return
         self._last_draw = now
-        self._drawn = True
-        self._write("\r\x1b[2K" + self.status_text())
+        try:
+            if self._bar is None:
+                self._start_bar()
+            self._bar_column.complete_style = self._bar_column.finished_style = "red" if self.failed else "green"
+            self._bar.update(self._task, completed=self.done, description=self.status_text())
+            self._bar.refresh()
+        except (OSError, ValueError):
+            pass
+
+    def _start_bar(self) -> None:
+        from rich.progress import BarColumn, Progress as Bar, TextColumn
+
+        self._bar_column = BarColumn(bar_width=30)
+        self._bar = Bar(TextColumn("sweep"), self._bar_column, TextColumn("{task.description}", markup=False),
+                        console=console(self.stream), auto_refresh=False, redirect_stdout=False,
+                        redirect_stderr=False)
+        self._task = self._bar.add_task(self.status_text(), total=max(self.total, 1))
+        self._bar.start()
 
     def _line(self, text: str) -> None:
         self._write(f"rompy: sweep {text}\n")
@@ -106,37 +120,26 @@ class Progress:
             pass
 
 
-def table(members: list[dict[str, Any]], counts: dict[str, int], sweep_dir: str) -> str:
+def table(members: list[dict[str, Any]], counts: dict[str, int], sweep_dir: str) -> Table:
     """The end-of-sweep table: failures first, then successes and skips, in member order."""
     rank = {status: i for i, status in enumerate(TABLE_ORDER)}
     rows = sorted(members, key=lambda m: (rank.get(m["status"], 0), m["member"]))
-    header = ("#", "status", "exit", "time", "run id", "overrides")
     body = []
     for m in rows:
         duration = m.get("duration_s")
         if m["status"] == "skipped":
             duration = (m.get("previous") or {}).get("duration_s")
-        body.append((
+        body.append([
             str(m["member"]), m["status"], "" if m.get("exit_code") is None else str(m["exit_code"]),
             "" if duration is None else f"{duration:.2f}s", m.get("run_id") or "",
             " ".join(o for o in m.get("overrides", []) if not o.startswith(("hydra", "sweep."))),
-        ))
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header) - 1)]
-    lines = []
-    for row in [header, *body]:
-        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
+        ])
     totals = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    lines.append(f"{len(members)} members: {totals or 'none'} | results in {sweep_dir}")
-    return "\n".join(lines) + "\n"
+    return Table(["#", "status", "exit", "time", "run id", "overrides"], body,
+                 f"{len(members)} members: {totals or 'none'} | results in {sweep_dir}", status_column=1)
 
 
-def preview(jobs, sweep_dir: str) -> str:
+def preview(jobs, sweep_dir: str) -> Table:
     """What a dry-run sweep prints: every member with the run id the real sweep will use."""
-    header = ("#", "run id", "overrides")
-    body = [(str(job.number), job.run_id, job.label) for job in jobs]
-    widths = [max(len(row[i]) for row in [header, *body]) for i in range(2)]
-    lines = ["  ".join([row[0].ljust(widths[0]), row[1].ljust(widths[1]), row[2]]).rstrip()
-             for row in [header, *body]]
-    lines.append(f"dry run: {len(jobs)} members valid; the sweep would write to {sweep_dir}; nothing was created")
-    return "\n".join(lines) + "\n"
+    return Table(["#", "run id", "overrides"], [[str(job.number), job.run_id, job.label] for job in jobs],
+                 f"dry run: {len(jobs)} members valid; the sweep would write to {sweep_dir}; nothing was created")

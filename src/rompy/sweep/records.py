@@ -43,6 +43,7 @@ class MemberResult:
     duration_s: float | None = None
     run_dir: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # what the member's postprocessor recorded
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +74,8 @@ def member_line(job, result: MemberResult, launcher: str, sweep_id: str,
     }
     if result.details:
         line["details"] = result.details
+    if result.metrics:
+        line["metrics"] = result.metrics
     if previous is not None:
         line["previous"] = previous
     return line

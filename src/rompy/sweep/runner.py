@@ -229,8 +229,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         sweep.set_exit_code(EXIT_USAGE)
         return None
     if dry_runs == {True}:
-        sys.stdout.write(preview(jobs, str(sweep_dir)))
-        sys.stdout.flush()
+        preview(jobs, str(sweep_dir)).print(sys.stdout)
         sweep.set_exit_code(EXIT_OK)
         return None
 
@@ -292,16 +291,48 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
             "members": members,
         }
         write_summary(sweep_dir, summary)
-    try:
-        sys.stdout.write(table(members, {k: v for k, v in counts.items() if v}, str(sweep_dir)))
-        sys.stdout.flush()
-    except (OSError, ValueError):
-        pass
+    table(members, {k: v for k, v in counts.items() if v}, str(sweep_dir)).print(sys.stdout)
     sweep.set_exit_code(code)
     return summary
 
 
 LOCK_NAME = ".rompy-sweep.lock"
+
+
+def sweep_is_running(sweep_dir: Path) -> bool:
+    """True while a sweep holds `sweep_dir` (see claim_sweep_dir).
+
+    On Linux the lock is looked up in /proc/locks, so asking never takes the lock, not even
+    for an instant in which a sweep starting into the folder would be refused.
+    """
+    try:
+        st = os.stat(Path(sweep_dir) / LOCK_NAME)
+    except OSError:
+        return False
+    try:
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            table = fh.read()
+    except OSError:
+        return _lock_taken(Path(sweep_dir) / LOCK_NAME)
+    me = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
+    return any(len(parts) > 5 and parts[1] == "FLOCK" and parts[5] == me
+               for parts in (line.split() for line in table.splitlines()))
+
+
+def _lock_taken(path: Path) -> bool:
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
 
 
 @contextmanager
