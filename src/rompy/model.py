@@ -305,7 +305,7 @@ class ModelRun(StrictModel):
         groups = [{f"override {group}": None} for group in ("backend", "postprocessor", "model") if group in document]
         document = {"defaults": ["rompy", *groups, "_self_"], **document}
         text = "# Run again with: python -m rompy --config-dir <this folder> --config-name rompy-config\n"
-        text += yaml.safe_dump(document, sort_keys=False)
+        text += yaml.dump(document, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
         (self.run_dir / CONFIG_NAME).write_text(text, encoding="utf-8")
 
     def _finish(self, status: str, failed_stage: str | None, message: str = "") -> None:

@@ -78,10 +78,14 @@ class RecordStore:
             return None
 
     def save(self, record: RunRecord) -> None:
-        """Replace the record atomically; on a full disk, overwrite the old one in place with its essentials."""
+        """Replace the record atomically; on a full disk, overwrite the old one in place with its essentials.
+
+        Only how a run ended is synced to disk: a `running` record lost in a power cut reads as
+        a run that never got a record, which is what the run became anyway.
+        """
         data = record.as_dict()
         try:
-            write_json_atomic(self.path, data)
+            write_json_atomic(self.path, data, durable=record.status != "running")
         except OSError as exc:
             essentials = {key: data.get(key) for key in ESSENTIALS}
             essentials["record_error"] = exc.strerror or str(exc)

@@ -228,7 +228,9 @@ def test_two_sweeps_started_together_never_share_a_directory(tmp_path):
 
 
 def test_a_second_sweep_into_a_busy_sweep_dir_is_refused(sweep):
-    first = sweep.popen("backend.command='sleep 5'", "+backend.env_vars.M=1,2")
+    go = sweep.root / "go"  # the first sweep's members wait for it: the second sweep meets a busy folder
+    wait = f"backend.command='while [ ! -e {go} ]; do sleep 0.1; done'"
+    first = sweep.popen(wait, "+backend.env_vars.M=1,2")
     with kill_on_exit(first):
         deadline = time.monotonic() + 60
         while not list(sweep.output.glob("*/rompy-result.json")) and time.monotonic() < deadline:
@@ -238,11 +240,12 @@ def test_a_second_sweep_into_a_busy_sweep_dir_is_refused(sweep):
         (line,) = second.stderr.splitlines()
         assert "hydra.sweep.dir" in line and "in use by a sweep that is still running" in line
         assert f"pid {first.pid}" in line
+        go.touch()
         assert first.wait(timeout=120) == 0
     lines = sweep.lines()
     assert sorted(line["overrides"][-1] for line in lines) == ["+backend.env_vars.M=1", "+backend.env_vars.M=2"]
     assert sweep.summary()["counts"]["succeeded"] == 2
-    resumed = sweep.run("backend.command='sleep 5'", "+backend.env_vars.M=1,2", "sweep.resume=true")
+    resumed = sweep.run(wait, "+backend.env_vars.M=1,2", "sweep.resume=true")
     assert resumed.returncode == 0, "the lock ends with the sweep that held it"
 
 

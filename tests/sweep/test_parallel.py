@@ -64,7 +64,7 @@ def test_worker_killed_is_reported(sweep):
 
 def test_a_member_weighs_the_cores_its_backend_holds_on_this_machine(monkeypatch):
     def member(backend):
-        return MemberJob(0, [], "k", "r", [], resources=backend.resources())
+        return MemberJob(0, [], "k", "r", resources=backend.resources())
 
     assert member_weight(member(LocalConfig(cpu=2)), 8) == 2
     assert member_weight(member(LocalConfig(cpu=16)), 8) == 8  # never more than the whole budget

@@ -11,9 +11,7 @@ import gc
 import os
 import sys
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
 
 from rompy.errors import (
     EXIT_OK,
@@ -27,7 +25,6 @@ from rompy.errors import (
 
 @dataclass
 class _State:
-    resume_collector: Callable[[], None] = lambda: None
     exit_codes: list[int] = field(default_factory=list)
 
     @property
@@ -131,6 +128,7 @@ def _task(state: _State):
     def task(cfg) -> None:
         from rompy.cli import console
         from rompy.run import run
+        from rompy.runtime import collector
         from rompy.runtime.signals import interruptible
 
         debug = _plain_setting(cfg, "debug") is True
@@ -141,7 +139,7 @@ def _task(state: _State):
         try:
             with interruptible():
                 config, source = validate(cfg)
-                state.resume_collector()  # start-up is over; a run may build and drop cycles for hours
+                collector.start_up_over()  # a run may build and drop cycles for hours
                 outcome = run(config, source)
             result.update(exit_code=outcome.exit_code, outcome=outcome)
         except Interrupted as exc:
@@ -219,43 +217,13 @@ def _cli(argv: list[str], process_ends: bool) -> int:
         from rompy.cli.help import print_help
 
         return print_help(argv)
-    with _collector_paused(keep_frozen=process_ends) as resume_collector:
-        return _compose_and_run(argv, resume_collector)
+    from rompy.runtime import collector
+
+    with collector.paused_for_start_up(keep_frozen=process_ends):
+        return _compose_and_run(argv)
 
 
-@contextmanager
-def _collector_paused(keep_frozen: bool = False):
-    """Pause the cyclic garbage collector for start-up; yields a callable that resumes it.
-
-    Start-up (imports, composition, validation) creates many long-lived objects and little
-    garbage, which the collector would walk again and again. Resuming freezes what start-up
-    built, so later collections do not walk it either. Leaving the block unfreezes it (only
-    if nothing was frozen before), unless the process ends next (`keep_frozen`).
-    """
-    was_enabled, frozen_before = gc.isenabled(), gc.get_freeze_count()
-    gc.disable()
-    resumed = False
-
-    def resume() -> None:  # once: later sweep members must not freeze earlier members' garbage
-        nonlocal resumed
-        if not resumed:
-            resumed = True
-            gc.freeze()
-            if was_enabled:
-                gc.enable()
-
-    try:
-        yield resume
-    finally:
-        if keep_frozen:
-            resume()
-        elif not frozen_before:
-            gc.unfreeze()
-        if was_enabled:
-            gc.enable()
-
-
-def _compose_and_run(argv: list[str], resume_collector) -> int:
+def _compose_and_run(argv: list[str]) -> int:
     from rompy.cli import console
     from rompy.runtime.active_runs import clean_up_leftovers
 
@@ -283,7 +251,7 @@ def _compose_and_run(argv: list[str], resume_collector) -> int:
         return EXIT_USAGE
 
     compose.new_command()
-    state = _State(resume_collector=resume_collector)
+    state = _State()
     app = hydra.main(config_path=str(shipped_conf_dir()), config_name=CONFIG_NAME, **version_base())(_task(state))
     saved_argv, saved_full_error = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     sys.argv = [saved_argv[0] if saved_argv else "rompy", *argv]

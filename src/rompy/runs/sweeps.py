@@ -71,7 +71,7 @@ def load_sweep(path: Path) -> SweepView:
     return SweepView(
         dir=path, sweep_id=str((summary or {}).get("sweep_id") or first.get("sweep_id") or path.name),
         state="running" if running else "ended" if summary is not None else "stopped",
-        members=members, counts=_failures_first(counts_of(members)), summary=summary,
+        members=members, counts=_failures_first(counts_of(m["status"] for m in members)), summary=summary,
         launcher=str((summary or {}).get("launcher") or first.get("launcher") or ""), started_at=started,
         duration_s=(summary or {}).get("duration_s"),
     )

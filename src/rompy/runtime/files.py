@@ -10,16 +10,24 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 
-def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON to a temporary file beside `path`, sync it, and rename it over `path`."""
-    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+def write_json_atomic(path: str | os.PathLike, data: Any, durable: bool = True) -> None:
+    """Write JSON to a temporary file beside `path`, sync it (if `durable`), and rename it over `path`."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n", durable)
 
 
-def write_text_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write text to a temporary file beside `path`, sync it, and rename it over `path`."""
+def write_text_atomic(path: str | os.PathLike, text: str, durable: bool = True) -> None:
+    """Write text to a temporary file beside `path`, sync it (if `durable`), and rename it over `path`.
+
+    Not durable: a reader still never sees half a file, but a power cut may lose the write.
+    """
+    write_chunks_atomic(path, [text], durable)
+
+
+def write_chunks_atomic(path: str | os.PathLike, chunks: Iterable[str], durable: bool = True) -> None:
+    """write_text_atomic for text made piece by piece (a sweep's summary of ten thousand members)."""
     path = Path(path)
     # Not mkstemp: its 0600 would make records unreadable to colleagues; 0666 minus the umask
     # gives the file the permissions of everything else the run writes.
@@ -27,9 +35,11 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
+            for chunk in chunks:
+                fh.write(chunk)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -24,22 +25,49 @@ log = logging.getLogger("rompy.runtime")
 
 TOKEN_VARIABLE = "ROMPY_RUN_TOKEN"
 GRACE_SECONDS = 5.0
+#: Runs shorter than this cannot have cycled through the pid space (pid_max can be 32768).
+SHORT_RUN_S = 10.0
 
 
-def processes_with_token(token: str) -> list[int]:
-    """PIDs of live processes whose environment carries this run's token."""
-    needle = f"{TOKEN_VARIABLE}={token}".encode()
+def processes_with_token(token: str, born_after: int | None = None) -> list[int]:
+    """PIDs of live processes whose environment carries this run's token.
+
+    Runs after every model: raw reads, and with `born_after` (the model's pid, for a
+    short run) only the pids allocated since, unless the pid counter wrapped.
+    """
+    needle = f"\0{TOKEN_VARIABLE}={token}\0".encode()
+    newest = _newest_pid() if born_after is not None else None
     found = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        if newest is not None and newest >= born_after and not born_after <= int(name) <= newest:
             continue
         try:
-            with open(f"/proc/{entry.name}/environ", "rb") as fh:
-                if needle in fh.read().split(b"\0"):
-                    found.append(int(entry.name))
+            fd = os.open(f"/proc/{name}/environ", os.O_RDONLY)
         except OSError:
             continue
+        try:
+            chunks = [b"\0"]
+            while chunk := os.read(fd, 65536):
+                chunks.append(chunk)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        chunks.append(b"\0")
+        if needle in b"".join(chunks):
+            found.append(int(name))
     return [pid for pid in found if pid != os.getpid()]
+
+
+def _newest_pid() -> int | None:
+    """The pid the kernel allocated last (in this pid namespace), from /proc/loadavg."""
+    try:
+        with open("/proc/loadavg", "rb") as fh:
+            return int(fh.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _signal_all(pgid: int, pids: list[int], signum: int) -> None:
@@ -62,10 +90,19 @@ def _is_zombie_or_gone(pid: int) -> bool:
         return True
 
 
-def terminate_tree(proc: subprocess.Popen, token: str, grace: float = GRACE_SECONDS) -> None:
-    """SIGTERM the group and every token holder, SIGKILL what is left after `grace`."""
+def terminate_tree(proc: subprocess.Popen, token: str, grace: float = GRACE_SECONDS,
+                   started: float | None = None) -> None:
+    """SIGTERM the group and every token holder, SIGKILL what is left after `grace`.
+
+    `started` (time.monotonic() at start) marks a short run, whose descendants all have
+    pids allocated after the model's: only those are looked at in the usual case.
+    """
     pgid = proc.pid
-    _signal_all(pgid, processes_with_token(token), signal.SIGTERM)
+    short = started is not None and time.monotonic() - started < SHORT_RUN_S
+    holders = processes_with_token(token, born_after=proc.pid if short else None)
+    _signal_all(pgid, holders, signal.SIGTERM)
+    if proc.poll() is not None and not [p for p in holders if not _is_zombie_or_gone(p)]:
+        return  # the usual end: the model exited and left nothing (one look at /proc, not two)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
         proc.poll()
@@ -95,6 +132,7 @@ def run_process_group(
     token = token or uuid.uuid4().hex
     env = {**env, TOKEN_VARIABLE: token}
     with _log_files(logs_dir) as log_files:
+        started = time.monotonic()
         try:
             proc = subprocess.Popen(
                 argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
@@ -109,7 +147,7 @@ def run_process_group(
             # reach the cleanup in `finally` (a model can print before both pumps run).
             for thread in pumps:
                 thread.start()
-            exit_code = proc.wait(timeout=timeout)
+            exit_code = wait_for_exit(proc, timeout)
             return ("succeeded", 0, "") if exit_code == 0 else (
                 "failed", exit_code, f"command exited with code {exit_code}")
         except subprocess.TimeoutExpired:
@@ -117,12 +155,31 @@ def run_process_group(
             return "timed_out", proc.returncode, f"stopped after the {timeout:g} s timeout"
         finally:
             # Interrupted, finished or timed out: nothing started by the model may remain.
-            terminate_tree(proc, token, grace if proc.poll() is None else 0.5)
+            terminate_tree(proc, token, grace if proc.poll() is None else 0.5, started)
             for thread in pumps:
                 if thread.ident is not None:
                     thread.join(timeout=5)
             for pipe in (proc.stdout, proc.stderr):
                 pipe.close()
+
+
+def wait_for_exit(proc: subprocess.Popen, timeout: float) -> int:
+    """proc.wait(timeout), woken by the kernel when the process ends rather than by polling.
+
+    Popen.wait with a timeout sleeps and polls, adding up to a millisecond or more to every
+    short model; a pidfd becomes readable the moment the process exits (Linux 5.3+).
+    """
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):
+        return proc.wait(timeout=timeout)
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    if not ready:
+        raise subprocess.TimeoutExpired(proc.args, timeout)
+    return proc.wait()
 
 
 @contextmanager

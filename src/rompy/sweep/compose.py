@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import copy
 import logging
+import pickle
 from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("rompy.sweep")
+
+#: Parsed override lines kept for the members that share them (group choices, fixed values).
+PARSED_KEPT = 512
 
 
 @dataclass
@@ -92,6 +96,8 @@ class MemberComposer:
             override = self._parsed.get(line)
             if override is None:
                 override = self._parser.parse_overrides([line])[0]
+                if len(self._parsed) >= PARSED_KEPT:  # a sweep over 10,000 values parses 10,000 lines once each
+                    self._parsed.clear()
                 self._parsed[line] = override
             parsed.append(override)
         return parsed
@@ -117,12 +123,21 @@ class MemberComposer:
             template = _split(self._loader.load_sweep_config(self._master, list(groups)))
             self._templates[key] = template
         template_task, hydra_cfg = template
-        task_cfg = copy.deepcopy(template_task)
+        task_cfg = _copy(template_task)
         apply_value_overrides(values, task_cfg)
         dirname_conf = hydra_cfg.hydra.job.config.override_dirname
         dirname = overrides_dirname(parsed, exclude_keys=list(dirname_conf.exclude_keys),
                                     item_sep=dirname_conf.item_sep, kv_sep=dirname_conf.kv_sep)
         return ComposedMember(task_cfg, hydra_cfg, [o.input_line for o in parsed], dirname, number, job_id)
+
+
+def _copy(cfg):
+    """A deep copy of a composed config: a pickle round trip (about twice as fast as deepcopy,
+    resolver cache included), deepcopy for what does not pickle (a structured config's odd type)."""
+    try:
+        return pickle.loads(pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:  # noqa: BLE001 - any pickling problem: the slower copy is always right
+        return copy.deepcopy(cfg)
 
 
 def _split(cfg) -> tuple[Any, Any]:

@@ -38,8 +38,11 @@ class RompyLauncher(Launcher):
             member_overrides=[list(o) for o in job_overrides], executor=self.executor(),
             first_number=initial_job_idx,
         )
+        from rompy.sweep.records import read_summary
+
+        written = read_summary(summary["sweep_dir"]) if summary else None
         returns = []
-        for member in (summary or {}).get("members", []):
+        for member in (written or {}).get("members", []):
             ret = JobReturn(overrides=member["overrides"], status=JobStatus.COMPLETED)
             ret.return_value = member
             returns.append(ret)

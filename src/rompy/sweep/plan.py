@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 SLUG_MAX = 48
@@ -87,27 +87,36 @@ def member_run_id(sweep_id: str, overrides: list[str], varying: set[str] | None 
     return f"{sweep_id}-{slug}-{key}" if slug else f"{sweep_id}-{key}"
 
 
-@dataclass
+@dataclass(slots=True)
 class MemberJob:
-    """One member as the runner and the executors see it."""
+    """One member as the runner and the executors see it (slots: a sweep holds ten thousand)."""
 
     number: int
     overrides: list[str]
     key: str
     run_id: str
-    launch_overrides: list[str]
+    replace_run_dir: bool = False  # a resumed sweep replaces what an unfinished member left
     run_dir: str | None = None
     resources: Any = None  # the member's backend Resources, known once it is validated
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         return " ".join(identity(self.overrides)) or "(no overrides)"
 
+    @property
+    def launch_overrides(self) -> list[str]:
+        """The overrides a member is composed from: its own, plus its run id and, on resume, delete_existing."""
+        launch = list(self.overrides)
+        if not any(override_key(o) == "run_id" for o in self.overrides):
+            launch.append(f"run_id='{self.run_id}'")
+        if self.replace_run_dir:
+            launch.append("delete_existing=true")
+        return launch
+
 
 def plan_members(member_overrides: list[list[str]], sweep_id: str, first_number: int = 0,
                  replace_run_dirs: bool = False) -> list[MemberJob]:
-    """MemberJobs in sweep order; `run_id` (and `delete_existing` on resume) injected as overrides."""
+    """MemberJobs in sweep order; `run_id` (and `delete_existing` on resume) go into their launch overrides."""
     jobs = []
     seen: dict[str, int] = {}
     varying = varying_keys(member_overrides)
@@ -119,13 +128,8 @@ def plan_members(member_overrides: list[list[str]], sweep_id: str, first_number:
         seen[key] = count + 1
         if count:  # the same overrides twice (e.g. `a=1,1`): keep the runs apart
             key, run_id = f"{key}-{count}", f"{run_id}-{count}"
-        launch = list(overrides)
-        if not any(override_key(o) == "run_id" for o in overrides):
-            launch.append(f"run_id='{run_id}'")
-        if replace_run_dirs:
-            launch.append("delete_existing=true")
         jobs.append(MemberJob(number=first_number + offset, overrides=overrides, key=key,
-                              run_id=run_id, launch_overrides=launch))
+                              run_id=run_id, replace_run_dir=replace_run_dirs))
     return jobs
 
 

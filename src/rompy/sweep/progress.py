@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, TextIO
+from typing import Any, Iterable, TextIO
 
 from rompy.cli.terminal import Table, clock, console, is_terminal
-from rompy.sweep.records import FAILED_STATUSES, TABLE_ORDER
+from rompy.sweep.records import FAILED_STATUSES
 
 
 class Progress:
@@ -120,12 +120,11 @@ class Progress:
             pass
 
 
-def table(members: list[dict[str, Any]], counts: dict[str, int], sweep_dir: str) -> Table:
-    """The end-of-sweep table: failures first, then successes and skips, in member order."""
-    rank = {status: i for i, status in enumerate(TABLE_ORDER)}
-    rows = sorted(members, key=lambda m: (rank.get(m["status"], 0), m["member"]))
+def table(members: Iterable[dict[str, Any]], counts: dict[str, int], sweep_dir: str,
+          total: int | None = None) -> Table:
+    """The end-of-sweep table, from member lines given failures first; a line says how many are not shown."""
     body = []
-    for m in rows:
+    for m in members:
         duration = m.get("duration_s")
         if m["status"] == "skipped":
             duration = (m.get("previous") or {}).get("duration_s")
@@ -134,9 +133,12 @@ def table(members: list[dict[str, Any]], counts: dict[str, int], sweep_dir: str)
             "" if duration is None else f"{duration:.2f}s", m.get("run_id") or "",
             " ".join(o for o in m.get("overrides", []) if not o.startswith(("hydra", "sweep."))),
         ])
+    total = len(body) if total is None else total
     totals = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    return Table(["#", "status", "exit", "time", "run id", "overrides"], body,
-                 f"{len(members)} members: {totals or 'none'} | results in {sweep_dir}", status_column=1)
+    footer = f"{total} members: {totals or 'none'} | results in {sweep_dir}"
+    if total > len(body):
+        footer = (f"... {total - len(body)} more not shown (rompy sweeps {sweep_dir} lists them all)\n" + footer)
+    return Table(["#", "status", "exit", "time", "run id", "overrides"], body, footer, status_column=1)
 
 
 def preview(jobs, sweep_dir: str) -> Table:

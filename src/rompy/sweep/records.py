@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 RESULTS_NAME = "results.jsonl"
 SUMMARY_NAME = "summary.json"
@@ -82,18 +82,37 @@ def member_line(job, result: MemberResult, launcher: str, sweep_id: str,
 
 
 class ResultsFile:
-    """results.jsonl: append one line per member as it finishes."""
+    """results.jsonl: append one line per member as it finishes, and read a line back by its offset.
+
+    The sweep keeps only each member's offset, not its line: memory stays flat however
+    many members a sweep has.
+    """
 
     def __init__(self, sweep_dir: Path):
         self.path = Path(sweep_dir) / RESULTS_NAME
 
-    def append(self, line: dict[str, Any]) -> None:
+    def append(self, line: dict[str, Any]) -> int:
+        """Append `line`; returns the offset where it starts."""
         data = (json.dumps(line, default=str, separators=(",", ":")) + "\n").encode("utf-8")
         fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
         try:
             os.write(fd, data)
+            return os.lseek(fd, 0, os.SEEK_CUR) - len(data)
         finally:
             os.close(fd)
+
+    def line_at(self, offset: int) -> dict[str, Any]:
+        """The line that starts at `offset` (one that append returned)."""
+        with open(self.path, "rb") as fh:
+            fh.seek(offset)
+            return json.loads(fh.readline())
+
+    def lines_at(self, offsets: Iterable[int]) -> Iterator[dict[str, Any]]:
+        """The lines at `offsets`, in that order, through one open file."""
+        with open(self.path, "rb") as fh:
+            for offset in offsets:
+                fh.seek(offset)
+                yield json.loads(fh.readline())
 
     def read(self) -> list[dict[str, Any]]:
         """All complete lines; a torn last line (a crash mid-write) is ignored."""
@@ -110,19 +129,38 @@ class ResultsFile:
         return lines
 
 
-def counts_of(lines: list[dict[str, Any]]) -> dict[str, int]:
+def counts_of(statuses: Iterable[str]) -> dict[str, int]:
     counts = {status: 0 for status in (*STATUSES, "not_run")}
-    for line in lines:
-        counts[line["status"]] = counts.get(line["status"], 0) + 1
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
     return counts
 
 
-def write_summary(sweep_dir: Path, summary: dict[str, Any]) -> Path:
-    from rompy.runtime.files import write_json_atomic
+def write_summary(sweep_dir: Path, summary: dict[str, Any], members: Iterable[dict[str, Any]]) -> Path:
+    """summary.json: `summary`'s keys, then "members", written one member at a time (atomically)."""
+    from rompy.runtime.files import write_chunks_atomic
+
+    def chunks() -> Iterator[str]:
+        yield "{\n"
+        for key, value in summary.items():
+            yield f"  {json.dumps(key)}: {json.dumps(value, default=str)},\n"
+        yield '  "members": ['
+        separator = "\n    "
+        for member in members:
+            yield separator + json.dumps(member, default=str)
+            separator = ",\n    "
+        yield "\n  ]\n}\n"
 
     path = Path(sweep_dir) / SUMMARY_NAME
-    write_json_atomic(path, summary)
+    write_chunks_atomic(path, chunks())
     return path
+
+
+def read_summary(sweep_dir: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((Path(sweep_dir) / SUMMARY_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 # -- resume --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from rompy.runtime.files import creatable_problem
 from rompy.sweep.plan import MemberJob, plan_members, sweep_id_from
 from rompy.sweep.records import (
     FAILED_STATUSES,
+    TABLE_ORDER,
     MemberResult,
     ResultsFile,
     counts_of,
@@ -31,6 +32,9 @@ from rompy.sweep.records import (
 )
 
 log = logging.getLogger("rompy.sweep")
+
+#: Rows of the end-of-sweep table; a larger sweep's table ends with how many more there are.
+TABLE_ROWS = 100
 
 
 class SweepContext:
@@ -50,7 +54,7 @@ class SweepContext:
         self.launcher = launcher
         self.sweep_id = sweep_id
         self.composer = MemberComposer(hydra_context.config_loader, master)
-        self.lines: dict[int, dict[str, Any]] = {}
+        self.ended: dict[int, tuple[str, int]] = {}  # member number -> (status, offset of its results line)
         self.stopping = False
         self.stop_reason: str | None = None
         self.interrupt_code: int | None = None
@@ -80,8 +84,7 @@ class SweepContext:
     def finished(self, job: MemberJob, result: MemberResult, was_running: bool = True,
                  previous: dict[str, Any] | None = None) -> None:
         line = member_line(job, result, self.launcher, self.sweep_id, previous)
-        self.results.append(line)
-        self.lines[job.number] = line
+        self.ended[job.number] = (result.status, self.results.append(line))
         if previous is None:
             self.progress.finished(job, result, was_running)
         if result.status == "interrupted" and self.stop_reason != "fail_fast":
@@ -135,6 +138,7 @@ def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool) -> tup
     by_problem: dict[str, list[MemberJob]] = {}
     dry_runs: set[bool] = set()
     output_dirs: dict[str, list[int]] = {}
+    shared: dict = {}
     for job in jobs:
         try:
             member = ctx.composer.compose(job.launch_overrides, job.number, f"{ctx.sweep_id}_{job.number}")
@@ -150,7 +154,8 @@ def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool) -> tup
             by_problem.setdefault(str(exc), []).append(job)
             continue
         dry_runs.add(config.dry_run)
-        job.resources = config.backend.resources()
+        resources = config.backend.resources()
+        job.resources = shared.setdefault(resources, resources)  # one object for the members that ask alike
         if (not config.dry_run and not resume and not config.delete_existing and job.run_dir
                 and os.path.lexists(job.run_dir)):
             by_problem.setdefault(f"run directory {job.run_dir} already exists; set sweep.resume=true to run only "
@@ -196,6 +201,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
 
     from rompy.cli import console
     from rompy.core.time import utcnow
+    from rompy.runtime import collector
     from rompy.runtime.signals import interruptible
     from rompy.sweep.progress import Progress, preview, table
     from rompy.sweep.records import earlier_success, latest_by_key
@@ -219,6 +225,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
     preflight = getattr(executor, "preflight", None)
     if preflight is not None:
         preflight()
+    collector.start_up_over()  # the members' compositions are garbage to collect, not start-up to freeze
     problems, dry_runs = check_members(ctx, jobs, settings.resume)
     problem = creatable_problem(sweep_dir)
     if problem and not any(line.endswith(problem.rsplit(": ", 1)[-1]) for line in problems):
@@ -262,17 +269,11 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         finally:
             progress.close()
 
-        members = []
-        for job in jobs:
-            line = ctx.lines.get(job.number)
-            if line is None:
-                line = {"member": job.number, "key": job.key, "run_id": job.run_id, "overrides": job.overrides,
-                        "status": "not_run", "exit_code": None, "run_dir": None}
-            members.append(line)
-        counts = counts_of(members)
+        statuses = {job.number: ctx.ended.get(job.number, ("not_run", -1))[0] for job in jobs}
+        counts = counts_of(statuses.values())
         if ctx.interrupt_code is not None:
             code = ctx.interrupt_code
-        elif any(m["status"] in (*FAILED_STATUSES, "not_run") for m in members):
+        elif any(status in (*FAILED_STATUSES, "not_run") for status in statuses.values()):
             code = EXIT_RUN_FAILED
         else:
             code = EXIT_OK
@@ -284,16 +285,35 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
             "started_at": started_at.isoformat(),
             "finished_at": finished_at.isoformat(),
             "duration_s": round(time.monotonic() - t0, 6),
-            "total": len(members),
+            "total": len(jobs),
             "counts": counts,
             "exit_code": code,
             "stopped": ctx.stop_reason,
-            "members": members,
         }
-        write_summary(sweep_dir, summary)
-    table(members, {k: v for k, v in counts.items() if v}, str(sweep_dir)).print(sys.stdout)
+        write_summary(sweep_dir, summary, member_lines(ctx, jobs))
+    table(member_lines(ctx, rows_first(jobs, statuses)), {k: v for k, v in counts.items() if v},
+          str(sweep_dir), len(jobs)).print(sys.stdout)
     sweep.set_exit_code(code)
     return summary
+
+
+def member_lines(ctx: SweepContext, jobs: list[MemberJob]):
+    """Each member's line of this sweep, read back from results.jsonl; members never started are `not_run`."""
+    with_lines = [ctx.ended[job.number][1] for job in jobs if job.number in ctx.ended]
+    read = ctx.results.lines_at(with_lines) if with_lines else iter(())
+    for job in jobs:
+        if job.number in ctx.ended:
+            yield next(read)
+        else:
+            yield {"member": job.number, "key": job.key, "run_id": job.run_id, "overrides": job.overrides,
+                   "status": "not_run", "exit_code": None, "run_dir": None}
+
+
+def rows_first(jobs: list[MemberJob], statuses: dict[int, str]) -> list[MemberJob]:
+    """The members the end-of-sweep table shows: failures first, at most TABLE_ROWS."""
+    rank = {status: i for i, status in enumerate(TABLE_ORDER)}
+    ordered = sorted(jobs, key=lambda job: (rank.get(statuses[job.number], 0), job.number))
+    return ordered[:TABLE_ROWS]
 
 
 LOCK_NAME = ".rompy-sweep.lock"
