@@ -106,6 +106,14 @@ def apply_value_overrides(overrides: list, cfg) -> None:
     ConfigLoaderImpl._apply_overrides_to_config(overrides, cfg)
 
 
+def run_id_override(run_id: str, line: str):
+    """The parsed form of `run_id='<slug>'`, built directly (Hydra's parser would give the same)."""
+    from hydra.core.override_parser.types import Override, OverrideType, Quote, QuotedString, ValueType
+
+    return Override(type=OverrideType.CHANGE, key_or_group="run_id", value_type=ValueType.ELEMENT,
+                    _value=QuotedString(text=run_id, quote=Quote.single), input_line=line)
+
+
 def overrides_dirname(parsed: list, exclude_keys: list[str], item_sep: str, kv_sep: str) -> str:
     """`hydra.job.override_dirname` for a member's parsed overrides (what Hydra 1.3 computes)."""
     lines = sorted(o.input_line for o in parsed if o.key_or_group not in exclude_keys)

@@ -66,6 +66,7 @@ class ModelRun(StrictModel):
     _source_config: dict[str, Any] | None = PrivateAttr(None)
     _run_config: dict[str, Any] | None = PrivateAttr(None)
     _preflighted: Any = PrivateAttr(None)
+    _postprocess_follows: bool = PrivateAttr(False)
 
     @field_validator("run_id")
     @classmethod
@@ -115,6 +116,10 @@ class ModelRun(StrictModel):
 
     def generate(self) -> Path:
         """Render the model's files, then claim the run directory and stage them, datasets/, outputs/, logs/."""
+        return self._generate(save=True)
+
+    def _generate(self, save: bool) -> Path:
+        """generate(); without `save` the record is first written by run(), which follows at once."""
         files = self.config.render(self.runtime())  # a template error stops the run before anything exists
         self._claim_run_dir()
         staged = None
@@ -132,7 +137,8 @@ class ModelRun(StrictModel):
         self._record = self._new_record()
         if staged:
             self._record.inputs = staged
-        self._store.save(self._record)
+        if save:
+            self._store.save(self._record)
         log.info("run %s staged in %s", self.run_id, self.run_dir)
         return self.run_dir
 
@@ -229,9 +235,13 @@ class ModelRun(StrictModel):
         self._preflighted = backend
         outcome: dict[str, Any] = {"success": False, "run_id": self.run_id, "stages_completed": []}
         if self._record is None:
-            outcome["generate"] = str(self.generate())
+            outcome["generate"] = str(self._generate(save=False))
         outcome["stages_completed"].append("generate")
-        ran = self.run(backend=backend, **(run_kwargs or {}))
+        self._postprocess_follows = True  # how the run ended is synced once, with the postprocessor's result
+        try:
+            ran = self.run(backend=backend, **(run_kwargs or {}))
+        finally:
+            self._postprocess_follows = False
         outcome["run"] = self._record.backend
         if not ran:
             outcome["message"] = self._record.message
@@ -311,7 +321,8 @@ class ModelRun(StrictModel):
     def _finish(self, status: str, failed_stage: str | None, message: str = "") -> None:
         if self._record is not None:
             self._record.finish(status, failed_stage, message)
-            self._store.save(self._record)
+            follows = status == "succeeded" and self._postprocess_follows
+            self._store.save(self._record, durable=not follows)
 
 
 def write_rendered(run_dir: Path, files: dict[str, str | bytes | RenderedFile]) -> None:

@@ -77,15 +77,16 @@ class RecordStore:
         except (OSError, ValueError):
             return None
 
-    def save(self, record: RunRecord) -> None:
+    def save(self, record: RunRecord, durable: bool | None = None) -> None:
         """Replace the record atomically; on a full disk, overwrite the old one in place with its essentials.
 
-        Only how a run ended is synced to disk: a `running` record lost in a power cut reads as
-        a run that never got a record, which is what the run became anyway.
+        Only how a run ended is synced to disk (unless `durable` says otherwise): a `running`
+        record lost in a power cut reads as a run that never got a record, which is what the
+        run became anyway.
         """
         data = record.as_dict()
         try:
-            write_json_atomic(self.path, data, durable=record.status != "running")
+            write_json_atomic(self.path, data, durable=record.status != "running" if durable is None else durable)
         except OSError as exc:
             essentials = {key: data.get(key) for key in ESSENTIALS}
             essentials["record_error"] = exc.strerror or str(exc)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import subprocess
 import sys
 import textwrap
 from datetime import datetime
 
-
 from rompy.backends import DockerConfig, LocalConfig, SlurmConfig
 from rompy.sweep.executors.parallel import member_weight
 from rompy.sweep.plan import MemberJob
+from tests.helpers.cli import kill_on_exit
+from tests.helpers.processes import children, is_running, processes_with_marker, wait_for
 
 
 def _intervals(lines):
@@ -60,6 +64,46 @@ def test_worker_killed_is_reported(sweep):
     members = sweep.summary()["members"]
     assert members[0]["status"] == "failed" and "worker process" in members[0]["message"]
     assert members[1]["status"] == "succeeded"
+
+
+def test_workers_run_member_after_member(sweep):
+    """A worker is forked once and runs many members: a fork per member cost more than a short member."""
+    proc = sweep.run("hydra/launcher=parallel", "hydra.launcher.cores=2", "backend.command='true'",
+                     "+backend.env_vars.M=range(0,20)")
+    assert proc.returncode == 0, proc.stderr
+    records = [json.loads(p.read_text()) for p in sweep.output.glob("*/rompy-result.json")]
+    assert len(records) == 20 and {r["status"] for r in records} == {"succeeded"}
+    assert 1 <= len({r["pid"] for r in records}) <= 2, "one worker per core, each running many members"
+
+
+def test_idle_and_busy_workers_end_with_a_killed_sweep(sweep):
+    marker = f"rompy-idle-{os.getpid()}"
+    model = sweep.root / "model.sh"
+    model.write_text(f"#!/bin/bash\nif [ $M = 0 ]; then exec -a {marker} sleep 300; fi\n")
+    model.chmod(0o755)
+    proc = sweep.popen("hydra/launcher=parallel", "hydra.launcher.cores=2", f"backend.command='{model}'",
+                       "+backend.env_vars.M=range(0,6)")
+    with kill_on_exit(proc):
+        assert wait_for(lambda: len(sweep.lines()) == 5, 120), "the short members should end"
+        workers = children(proc.pid)
+        assert len(workers) == 2 and processes_with_marker(marker), "one busy worker and one idle"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert wait_for(lambda: not any(is_running(w) for w in workers), 30), "a worker outlived its sweep"
+        assert wait_for(lambda: not processes_with_marker(marker), 30)
+    (record,) = [json.loads(p.read_text()) for p in sweep.output.glob("*M-0*/rompy-result.json")]
+    assert record["status"] == "interrupted" and "died" in record["message"]
+
+
+def test_a_large_sweep_is_checked_side_by_side_and_nothing_runs_if_a_member_is_bad(sweep):
+    proc = sweep.run("hydra/launcher=parallel", "hydra.launcher.cores=2", "backend.command='true'",
+                     "backend.timeout=range(50,150)")
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 10, "one line per bad member (timeouts 50-59), found by the check's children"
+    for number, line in enumerate(lines):
+        assert line.startswith(f"rompy: error: member {number} (") and f"backend.timeout = {50 + number}" in line
+    assert not sweep.dir.exists() and not sweep.output.exists()
 
 
 def test_a_member_weighs_the_cores_its_backend_holds_on_this_machine(monkeypatch):

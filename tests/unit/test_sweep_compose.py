@@ -17,6 +17,7 @@ CASES = [
     ["postprocessor=summary", "model.periods=[4]"],
     ["+backend.env_vars={X: '1'}", "backend={cpu: 3}"],
     ["+ensemble=demo", "model.depths=[5]"],
+    ["backend.timeout=120", "run_id='sw-a.b_c-1234abcd'"],  # the run id a sweep gives: built, not parsed
     [],
 ]
 

@@ -42,7 +42,16 @@ def error(message: str) -> None:
     sys.stderr.flush()
 
 
-def _sources():
+def _task_overrides() -> list[str]:
+    """The command line's overrides as typed (`${oc.env:...}` unresolved)."""
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    return [str(o) for o in OmegaConf.to_container(HydraConfig.get().overrides.task, resolve=False)]
+
+
+def _sources(overrides: list[str]):
+    """Where values came from, for an error message (looked up only when there is one)."""
     from hydra.core.hydra_config import HydraConfig
 
     from rompy.cli.diagnostics import Sources
@@ -52,11 +61,7 @@ def _sources():
         str(src.path) for src in hc.runtime.config_sources if src.schema == "file" and src.path
     ]
     choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra")}
-    from omegaconf import OmegaConf
-
-    # resolve=False: an override's ${oc.env:...} must be reported as typed, not as its value.
-    overrides = OmegaConf.to_container(hc.overrides.task, resolve=False)
-    return Sources(overrides=[str(o) for o in overrides], choices=choices, search_dirs=search_dirs)
+    return Sources(overrides=overrides, choices=choices, search_dirs=search_dirs)
 
 
 def validate(cfg) -> tuple[object, dict]:
@@ -79,14 +84,14 @@ def validate(cfg) -> tuple[object, dict]:
     problem = check_composed(source)
     if problem:
         raise ConfigError(problem)
-    sources = _sources()
-    _period_as_given(data, sources.overrides)
-    _period_as_given(source, sources.overrides)
+    overrides = _task_overrides()
+    _period_as_given(data, overrides)
+    _period_as_given(source, overrides)
     try:
         return RunConfig.model_validate(data), source
     except ValidationError as exc:
         hidden = env_reference_paths(source)
-        raise ConfigError(format_validation_error(exc, data, sources, hidden=hidden)) from None
+        raise ConfigError(format_validation_error(exc, data, _sources(overrides), hidden=hidden)) from None
 
 
 # What the config file keeps of a period when the command line sets one part of it: start is the anchor.

@@ -15,11 +15,16 @@ from __future__ import annotations
 import copy
 import logging
 import pickle
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from rompy._hydra import run_id_override
+
 log = logging.getLogger("rompy.sweep")
 
+#: The run id a sweep gives each member (always a slug: letters, digits, `.`, `_`, `-`).
+_RUN_ID_LINE = re.compile(r"run_id='([A-Za-z0-9._-]+)'")
 #: Parsed override lines kept for the members that share them (group choices, fixed values).
 PARSED_KEPT = 512
 
@@ -40,11 +45,11 @@ class ComposedMember:
         from omegaconf import open_dict, read_write
 
         node = self.hydra_cfg.hydra
-        with read_write(node), open_dict(node):
-            node.overrides.task = list(self.task_overrides)
-            node.job.override_dirname = self.override_dirname
-            node.job.num = self.num
-            node.job.id = self.job_id
+        if _is_writable(node):  # a template's node, made writable once (flag changes walk the whole node)
+            _write_member_values(node, self)
+        else:
+            with read_write(node), open_dict(node):
+                _write_member_values(node, self)
         node._set_parent(self.task_cfg)
         return node
 
@@ -55,6 +60,7 @@ class MemberComposer:
         self._master = master_config
         self._templates: dict[tuple[str, ...], tuple[Any, Any]] = {}
         self._parsed: dict[str, Any] = {}
+        self._is_group: dict[str, bool] = {}
         self._parser = None
         self._repo = None
         self.fast = True
@@ -94,6 +100,10 @@ class MemberComposer:
         parsed = []
         for line in overrides:
             override = self._parsed.get(line)
+            if override is None and (own_run_id := _RUN_ID_LINE.fullmatch(line)):
+                override = run_id_override(own_run_id.group(1), line)  # one per member: not worth a parse
+                parsed.append(override)
+                continue
             if override is None:
                 override = self._parser.parse_overrides([line])[0]
                 if len(self._parsed) >= PARSED_KEPT:  # a sweep over 10,000 values parses 10,000 lines once each
@@ -101,6 +111,12 @@ class MemberComposer:
                 self._parsed[line] = override
             parsed.append(override)
         return parsed
+
+    def _group_exists(self, key: str) -> bool:
+        known = self._is_group.get(key)
+        if known is None:
+            known = self._is_group[key] = bool(self._repo.group_exists(key))
+        return known
 
     def _compose_fast(self, overrides, number, job_id) -> ComposedMember | None:
         from rompy._hydra import apply_value_overrides, overrides_dirname
@@ -112,7 +128,7 @@ class MemberComposer:
             if override.is_hydra_override():
                 return None
             if override.package is not None or (
-                self._repo.group_exists(override.key_or_group) and not isinstance(override.value(), dict)
+                self._group_exists(override.key_or_group) and not isinstance(override.value(), dict)
             ):
                 groups.append(override.input_line)
             else:
@@ -121,6 +137,7 @@ class MemberComposer:
         template = self._templates.get(key)
         if template is None:
             template = _split(self._loader.load_sweep_config(self._master, list(groups)))
+            _writable(template[1].hydra)
             self._templates[key] = template
         template_task, hydra_cfg = template
         task_cfg = _copy(template_task)
@@ -129,6 +146,26 @@ class MemberComposer:
         dirname = overrides_dirname(parsed, exclude_keys=list(dirname_conf.exclude_keys),
                                     item_sep=dirname_conf.item_sep, kv_sep=dirname_conf.kv_sep)
         return ComposedMember(task_cfg, hydra_cfg, [o.input_line for o in parsed], dirname, number, job_id)
+
+
+def _write_member_values(node, member: ComposedMember) -> None:
+    node.overrides.task = list(member.task_overrides)
+    node.job.override_dirname = member.override_dirname
+    node.job.num = member.num
+    node.job.id = member.job_id
+
+
+def _writable(node) -> None:
+    from omegaconf import OmegaConf
+
+    OmegaConf.set_readonly(node, False)
+    OmegaConf.set_struct(node, False)
+
+
+def _is_writable(node) -> bool:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.is_readonly(node) is False and OmegaConf.is_struct(node) is False
 
 
 def _copy(cfg):

@@ -14,6 +14,7 @@ import socket
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,20 +61,28 @@ class SweepContext:
         self.interrupt_code: int | None = None
 
     # -- for executors -----------------------------------------------------------
-    def prepare(self, job: MemberJob):
-        """The member's ComposedMember, or None (the member is then recorded as failed)."""
+    def compose(self, job: MemberJob):
+        """The member's ComposedMember; raises what composing raised."""
+        return self.composer.compose(job.launch_overrides, job.number, f"{self.sweep_id}_{job.number}")
+
+    def composition_failure(self, job: MemberJob, exc: BaseException) -> MemberResult:
+        """A member that did not compose at run time (a config file changed since the check): one line, failed."""
         from rompy.cli.diagnostics import format_hydra_error
         from rompy.core.time import utcnow
+
+        now = utcnow().isoformat()
+        message = format_hydra_error(exc)
+        sys.stderr.write(f"rompy: error: member {job.number}: {message}\n")
+        return MemberResult("failed", EXIT_USAGE, message, started_at=now, finished_at=now, duration_s=0.0)
+
+    def prepare(self, job: MemberJob):
+        """The member's ComposedMember, or None (the member is then recorded as failed)."""
         from rompy.sweep.member import expected_run_dir
 
         try:
-            member = self.composer.compose(job.launch_overrides, job.number, f"{self.sweep_id}_{job.number}")
+            member = self.compose(job)
         except Exception as exc:
-            now = utcnow().isoformat()
-            message = format_hydra_error(exc)
-            sys.stderr.write(f"rompy: error: member {job.number}: {message}\n")
-            self.finished(job, MemberResult("failed", EXIT_USAGE, message, started_at=now,
-                                            finished_at=now, duration_s=0.0), was_running=False)
+            self.finished(job, self.composition_failure(job, exc), was_running=False)
             return None
         job.run_dir = expected_run_dir(member.task_cfg)
         return member
@@ -121,48 +130,74 @@ def load_settings(master):
         raise ConfigError(f"sweep.{where}: {first['msg']}") from None
 
 
-def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool) -> tuple[list[str], set[bool]]:
-    """Compose and validate every member before any runs: (problem lines, the members' dry_run values).
+@dataclass
+class MemberCheck:
+    """What composing and validating one member found (small: it may come from another process)."""
 
-    A long ensemble must not fail member 700 hours in on a typo the first member could have
-    shown. Each member is composed, validated and dropped (composing it again to run costs
-    little and keeps memory flat for large sweeps); its run directory is noted. Members with
-    the same problem share one line.
-    """
+    number: int
+    problem: str | None = None
+    run_dir: str | None = None
+    resources: Any = None
+    dry_run: bool | None = None
+    output_dir: str | None = None
+
+
+def check_member(ctx: SweepContext, job: MemberJob, resume: bool) -> MemberCheck:
+    """Compose and validate one member, then drop it (composing again to run keeps memory flat)."""
     from rompy._hydra import hydra_job
-    from rompy.cli.diagnostics import format_hydra_error
     from rompy.cli.app import validate
+    from rompy.cli.diagnostics import format_hydra_error
     from rompy.errors import RompyError
     from rompy.sweep.member import expected_run_dir
 
+    try:
+        member = ctx.compose(job)
+    except Exception as exc:  # noqa: BLE001 - any composition error is this member's, in one line
+        return MemberCheck(job.number, format_hydra_error(exc, job.launch_overrides))
+    check = MemberCheck(job.number, run_dir=expected_run_dir(member.task_cfg))
+    try:
+        member.activate()
+        with hydra_job(member.hydra_cfg):
+            config, _ = validate(member.task_cfg)
+    except RompyError as exc:
+        check.problem = str(exc)
+        return check
+    check.dry_run, check.output_dir, check.resources = config.dry_run, config.output_dir, config.backend.resources()
+    if (not config.dry_run and not resume and not config.delete_existing and check.run_dir
+            and os.path.lexists(check.run_dir)):
+        check.problem = (f"run directory {check.run_dir} already exists; set sweep.resume=true to run only "
+                         "what did not succeed there, or choose another hydra.sweep.dir or run_id")
+    return check
+
+
+def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool,
+                  executor=None) -> tuple[list[str], set[bool]]:
+    """Compose and validate every member before any runs: (problem lines, the members' dry_run values).
+
+    A long ensemble must not fail member 700 hours in on a typo the first member could have
+    shown. An executor may check members side by side (`check_all`). Each member's run
+    directory and resources are noted on its job; members with the same problem share one line.
+    """
+    check_all = getattr(executor, "check_all", None)
+    checks = check_all(jobs, lambda job: check_member(ctx, job, resume)) if check_all else None
+    if checks is None:
+        checks = [check_member(ctx, job, resume) for job in jobs]
+    by_number = {job.number: job for job in jobs}
     by_problem: dict[str, list[MemberJob]] = {}
     dry_runs: set[bool] = set()
     output_dirs: dict[str, list[int]] = {}
     shared: dict = {}
-    for job in jobs:
-        try:
-            member = ctx.composer.compose(job.launch_overrides, job.number, f"{ctx.sweep_id}_{job.number}")
-        except Exception as exc:  # noqa: BLE001 - any composition error is this member's, in one line
-            by_problem.setdefault(format_hydra_error(exc, job.launch_overrides), []).append(job)
-            continue
-        job.run_dir = expected_run_dir(member.task_cfg)
-        try:
-            member.activate()
-            with hydra_job(member.hydra_cfg):
-                config, _ = validate(member.task_cfg)
-        except RompyError as exc:
-            by_problem.setdefault(str(exc), []).append(job)
-            continue
-        dry_runs.add(config.dry_run)
-        resources = config.backend.resources()
-        job.resources = shared.setdefault(resources, resources)  # one object for the members that ask alike
-        if (not config.dry_run and not resume and not config.delete_existing and job.run_dir
-                and os.path.lexists(job.run_dir)):
-            by_problem.setdefault(f"run directory {job.run_dir} already exists; set sweep.resume=true to run only "
-                                  "what did not succeed there, or choose another hydra.sweep.dir or run_id",
-                                  []).append(job)
-        else:
-            output_dirs.setdefault(config.output_dir, []).append(job.number)
+    for check in checks:
+        job = by_number[check.number]
+        job.run_dir = check.run_dir
+        if check.resources is not None:  # one object for the members that ask alike
+            job.resources = shared.setdefault(check.resources, check.resources)
+        if check.dry_run is not None:
+            dry_runs.add(check.dry_run)
+        if check.problem:
+            by_problem.setdefault(check.problem, []).append(job)
+        elif check.output_dir is not None:
+            output_dirs.setdefault(check.output_dir, []).append(job.number)
     problems = [f"{_members_label(bad, len(jobs))}: {problem}" for problem, bad in by_problem.items()]
     for output_dir, numbers in output_dirs.items():  # one line per folder, not per member
         problem = creatable_problem(output_dir)
@@ -226,7 +261,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
     if preflight is not None:
         preflight()
     collector.start_up_over()  # the members' compositions are garbage to collect, not start-up to freeze
-    problems, dry_runs = check_members(ctx, jobs, settings.resume)
+    problems, dry_runs = check_members(ctx, jobs, settings.resume, executor)
     problem = creatable_problem(sweep_dir)
     if problem and not any(line.endswith(problem.rsplit(": ", 1)[-1]) for line in problems):
         problems.append(f"hydra.sweep.dir: {problem}")  # unless an output_dir line said it already

@@ -1,16 +1,22 @@
-"""Parallel executor: members side by side in forked worker processes, sized by cores.
+"""Parallel executor: members side by side in persistent forked workers, sized by cores.
 
-A forked worker starts as a copy of the sweep process, with Hydra, the task and the
-member's composed config in memory: it starts at once and composes nothing again.
-Members start in sweep order while the cores they hold on this machine (their backend's
-`resources().local_cpus`) fit the budget (`cores`, default: the cores this process may
-use) and at most `max_workers` run; a member heavier than the budget runs alone. Each
-worker is its own process group: a Ctrl-C reaches only the sweep, which passes it on once.
+A worker is forked from the sweep once and then runs member after member: it starts as a
+copy of the sweep process, with Hydra, the task and the composed templates in memory, so
+a member costs what it costs in the sequential launcher, not a new process. The sweep
+sends a worker a member's number; the worker composes and runs that member and sends
+back its result. Members start in sweep order while the cores they hold on this machine
+(their backend's `resources().local_cpus`) fit the budget (`cores`, default: the cores
+this process may use) and at most `max_workers` run; a member heavier than the budget
+runs alone. The whole-sweep check before anything runs is split across forked children
+the same way. Each worker is its own process group: a Ctrl-C reaches only the sweep,
+which passes it on once to the workers whose members run.
 
 Faults: a SIGKILLed sweep's workers get SIGTERM from the kernel (PR_SET_PDEATHSIG) and
-stop their members as on Ctrl-C, noting in the record that the sweep died; a SIGKILLed
-worker is cleaned up by the sweep at once (its runs are registered under the worker's
-pid), or by the next rompy start if the sweep died too. docs/architecture.md has the picture.
+stop their members as on Ctrl-C, noting in the record that the sweep died; an idle one
+just ends. A SIGKILLed worker is cleaned up by the sweep at once (its runs are registered
+under the worker's pid), or by the next rompy start if the sweep died too; its member is
+recorded as failed and a new worker takes the next member. A worker whose member was
+interrupted is not used again: it has spent its one signal. docs/architecture.md has the picture.
 """
 
 from __future__ import annotations
@@ -20,8 +26,10 @@ import gc
 import json
 import logging
 import os
+import pickle
 import select
 import signal
+import struct
 import sys
 import threading
 from collections import deque
@@ -34,16 +42,32 @@ from rompy.sweep.records import MemberResult
 
 log = logging.getLogger("rompy.sweep")
 
+_FRAME = struct.Struct("!I")  # every message: its length, then its bytes
+#: Below this many members the whole-sweep check runs in the sweep process (forking costs more).
+CHECK_SIDE_BY_SIDE_FROM = 64
+
 
 @dataclass
 class _Worker:
     pid: int
-    fd: int
-    job: object
-    weight: float
+    to_worker: int            # the sweep writes member numbers here
+    from_worker: int          # the worker writes results here
+    job: object = None        # the member it runs, None while idle
+    weight: float = 0.0
+    started_at: str | None = None
     data: bytearray = field(default_factory=bytearray)
     signalled: set = field(default_factory=set)
-    started_at: str | None = None
+
+    def message(self) -> bytes | None:
+        """One whole message from what has been read, or None if it is not all here yet."""
+        if len(self.data) < _FRAME.size:
+            return None
+        (size,) = _FRAME.unpack_from(self.data)
+        if len(self.data) < _FRAME.size + size:
+            return None
+        body = bytes(self.data[_FRAME.size:_FRAME.size + size])
+        del self.data[:_FRAME.size + size]
+        return body
 
 
 class ForkExecutor:
@@ -53,162 +77,187 @@ class ForkExecutor:
         self.cores = cores
         self.max_workers = max_workers
         self.poll_s = poll_s
-        self._warm: set[tuple] = set()
 
+    def _budget(self) -> float:
+        return float(self.cores or usable_cores())
+
+    # -- the whole-sweep check -------------------------------------------------------
+    def check_all(self, jobs, check_one) -> list | None:
+        """check_one over every member, split across forked children; None: check them here."""
+        children = min(int(self._budget() + 0.999), len(jobs) // (CHECK_SIDE_BY_SIDE_FROM // 2))
+        if len(jobs) < CHECK_SIDE_BY_SIDE_FROM or children < 2:
+            return None
+        first = check_one(jobs[0])  # composes the template and imports the run path once, for every child
+        rest = jobs[1:]
+        size = -(-len(rest) // children)
+        chunks = [rest[i:i + size] for i in range(0, len(rest), size)]
+        running: dict[int, tuple[int, list, bytearray]] = {}
+        checks = [first]
+        parent = os.getpid()
+        try:
+            for chunk in chunks:
+                read_fd, write_fd = os.pipe()
+                pid = _fork(lambda: _check_in_child(parent, write_fd, check_one, chunk))
+                os.close(write_fd)
+                running[read_fd] = (pid, chunk, bytearray())
+            while running:
+                ready, _, _ = select.select(list(running), [], [])
+                for fd in ready:
+                    pid, chunk, data = running[fd]
+                    piece = os.read(fd, 1 << 20)
+                    if piece:
+                        data.extend(piece)
+                        continue
+                    del running[fd]
+                    os.close(fd)
+                    os.waitpid(pid, 0)
+                    try:
+                        checks.extend(pickle.loads(bytes(data[_FRAME.size:])))
+                    except Exception:  # noqa: BLE001 - the child died: check its members here
+                        checks.extend(check_one(job) for job in chunk)
+        finally:
+            for fd, (pid, _, _) in running.items():  # interrupted: leave no child behind
+                _kill_and_wait(pid)
+                os.close(fd)
+        return checks
+
+    # -- running -------------------------------------------------------------------------
     def execute(self, jobs, ctx) -> None:
-        budget = float(self.cores or usable_cores())
+        budget = self._budget()
         max_workers = int(self.max_workers or max(1, 4 * int(budget + 0.999)))
+        by_number = {job.number: job for job in jobs}
         queue = deque(jobs)
-        prepared: dict[int, tuple] = {}
-        running: dict[int, _Worker] = {}
+        idle: list[_Worker] = []
+        busy: dict[int, _Worker] = {}
         used = 0.0
+        if jobs:
+            self._warm_up(ctx, jobs[0])
         try:
             while True:
                 try:
-                    while queue and not ctx.stopping and len(running) < max_workers:
+                    while queue and not ctx.stopping:
                         job = queue[0]
-                        if job.number not in prepared:
-                            member = ctx.prepare(job)
-                            if member is None:
-                                queue.popleft()
-                                continue
-                            prepared[job.number] = (member, member_weight(job, budget))
-                        member, weight = prepared[job.number]
-                        if running and used + weight > budget + 1e-9:
+                        weight = member_weight(job, budget)
+                        if busy and used + weight > budget + 1e-9:
                             break
+                        if idle:
+                            worker = idle.pop()
+                        elif len(busy) < max_workers:
+                            worker = self._spawn(ctx, by_number, [*busy.values(), *idle])
+                        else:
+                            break
+                        if not _send(worker, job.number):  # it died while idle
+                            _retire(worker)
+                            continue
+                        from rompy.core.time import utcnow
+
                         queue.popleft()
-                        del prepared[job.number]
-                        self._warm_up(member)
-                        worker = self._spawn(job, member, weight, ctx, list(running))
-                        running[worker.fd] = worker
+                        worker.job, worker.weight, worker.started_at = job, weight, utcnow().isoformat()
+                        busy[worker.from_worker] = worker
                         used += weight
                         ctx.started(job)
                     if ctx.stopping:
-                        self._stop_workers(running, ctx)
-                    if not running:
+                        self._stop_workers(busy, ctx)
+                        while idle:
+                            _retire(idle.pop())
+                    if not busy:
                         if not queue or ctx.stopping:
                             return
                         continue
-                    ready, _, _ = select.select(list(running), [], [], self.poll_s)
+                    ready, _, _ = select.select(list(busy), [], [], self.poll_s)
                     for fd in ready:
-                        worker = running[fd]
+                        worker = busy[fd]
                         chunk = os.read(fd, 65536)
                         if chunk:
                             worker.data.extend(chunk)
-                            continue
-                        del running[fd]
+                            body = worker.message()
+                            if body is None:
+                                continue
+                            result = MemberResult.from_dict(json.loads(body.decode("utf-8")))
+                        else:
+                            result = self._dead(worker)
+                        del busy[fd]
                         used = max(0.0, used - worker.weight)
-                        ctx.finished(worker.job, self._reap(worker))
+                        job, worker.job = worker.job, None
+                        if not chunk or result.status == "interrupted" or worker.signalled:
+                            _retire(worker)
+                        else:
+                            idle.append(worker)
+                        ctx.finished(job, result)
                     ctx.tick()
                 except Interrupted as exc:
                     ctx.interrupt(exc.exit_code)
-                    self._forward(running, exc.signum)
+                    self._forward(busy, exc.signum)
         finally:
-            for worker in running.values():  # only on an unexpected error: leave nothing behind
-                try:
-                    os.kill(worker.pid, signal.SIGTERM)
-                    os.waitpid(worker.pid, 0)
-                except (ProcessLookupError, ChildProcessError):
-                    pass
-                os.close(worker.fd)
+            for worker in idle:  # told to end: they read the end of their pipe and exit
+                _retire(worker)
+            for worker in busy.values():  # only on an unexpected error: leave nothing behind
+                _kill_and_wait(worker.pid)
+                _close(worker.to_worker, worker.from_worker)
 
-    # -- workers ---------------------------------------------------------------
-    def _warm_up(self, member) -> None:
-        """Import in the sweep process what a member imports on its first run.
+    def _warm_up(self, ctx, job) -> None:
+        """Compose and validate the first member in the sweep process before forking.
 
-        Forked workers inherit the sweep's modules; without this every worker would import
-        the run path, the backend and the models again, on the cores the members need.
-        Validation errors are the member's to report, so they are ignored here.
+        Forked workers inherit the sweep's modules and composed templates; without this
+        each worker would import the run path and the backend, and compose the templates,
+        again, on the cores the members need. Errors are the member's to report.
         """
-        from omegaconf import OmegaConf
-
-        types = tuple(OmegaConf.select(member.task_cfg, f"{kind}.type", default=None)
-                      for kind in ("backend", "postprocessor", "model"))
-        if types in self._warm:
-            return
-        self._warm.add(types)
         try:
-            import rompy.runtime.processes  # noqa: F401
+            from rompy._hydra import hydra_job
+            from rompy.cli.app import validate
             import rompy.run  # noqa: F401
-            from rompy.config import RunConfig
+            import rompy.runtime.processes  # noqa: F401
 
-            RunConfig.model_validate(OmegaConf.to_container(member.task_cfg, resolve=True))
+            member = ctx.compose(job)
+            member.activate()
+            with hydra_job(member.hydra_cfg):
+                validate(member.task_cfg)
         except Exception:  # noqa: BLE001 - the member reports its own errors
             pass
 
-    def _spawn(self, job, member, weight, ctx, inherited_fds) -> _Worker:
-        read_fd, write_fd = os.pipe()
-        flush_std_streams()
-        # Objects the worker inherits stay shared with the sweep process only while nothing
-        # writes to them; the garbage collector's passes would (copy-on-write of most pages).
-        gc.freeze()
-        from rompy.core.time import utcnow
-
-        started_at = utcnow().isoformat()
+    def _spawn(self, ctx, by_number, others) -> _Worker:
+        to_read, to_write = os.pipe()
+        from_read, from_write = os.pipe()
+        inherited = [fd for worker in others for fd in (worker.to_worker, worker.from_worker)]
         sweep_pid = os.getpid()
-        pid = os.fork()
-        if pid == 0:  # the worker
-            payload = b""
-            try:
-                os.close(read_fd)
-                for fd in inherited_fds:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
-                os.setpgid(0, 0)
-                # Ctrl-C forwarded by the sweep, then SIGTERM when the sweep is killed: a second
-                # signal must not cut short the stop the first one started (rompy.signals).
-                signals.interrupt_on_first_signal()
-                _die_with_parent(sweep_pid)
-                result = run_member(ctx.task_function, member, ctx.callbacks, job.run_dir)
-            except Interrupted as exc:
-                result = MemberResult("interrupted", exc.exit_code, f"interrupted ({exc})")
-            except BaseException as exc:
-                result = MemberResult("failed", EXIT_RUN_FAILED, f"worker error: {type(exc).__name__}: {exc}")
-            try:
-                if os.getppid() != sweep_pid:  # nobody will read the report: say it in the record
-                    _note_sweep_died(result.run_dir or job.run_dir, sweep_pid)
-                payload = json.dumps(result.to_dict(), default=str).encode("utf-8")
-                flush_std_streams()
-                view = memoryview(payload)
-                while view:
-                    view = view[os.write(write_fd, view):]
-            finally:
-                os._exit(0)
-        os.close(write_fd)
-        return _Worker(pid=pid, fd=read_fd, job=job, weight=weight, started_at=started_at)
+
+        def serve() -> None:
+            for fd in (*inherited, to_write, from_read):
+                _close(fd)
+            _serve(ctx, by_number, to_read, from_write, sweep_pid)
+
+        pid = _fork(serve)
+        _close(to_read, from_write)
+        return _Worker(pid=pid, to_worker=to_write, from_worker=from_read)
 
     @staticmethod
-    def _reap(worker: _Worker) -> MemberResult:
-        os.close(worker.fd)
+    def _dead(worker: _Worker) -> MemberResult:
+        """The worker died without reporting (SIGKILL, OOM): fail its member, clean up after it."""
+        from rompy.core.time import utcnow
+
         try:
             _, status = os.waitpid(worker.pid, 0)
         except ChildProcessError:
             status = 0
-        try:
-            return MemberResult.from_dict(json.loads(worker.data.decode("utf-8")))
-        except ValueError:
-            from rompy.core.time import utcnow
+        if os.WIFSIGNALED(status):
+            how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        else:
+            how = f"exited with code {os.waitstatus_to_exitcode(status)}"
+        result = MemberResult("failed", EXIT_RUN_FAILED, f"worker process {how} before reporting",
+                              started_at=worker.started_at, finished_at=utcnow().isoformat(),
+                              run_dir=worker.job.run_dir)
+        _clean_up_after_dead_worker(worker.pid, result)
+        worker.pid = 0  # reaped
+        return result
 
-            if os.WIFSIGNALED(status):
-                how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
-            else:
-                how = f"exited with code {os.waitstatus_to_exitcode(status)}"
-            result = MemberResult("failed", EXIT_RUN_FAILED, f"worker process {how} before reporting",
-                                  started_at=worker.started_at, finished_at=utcnow().isoformat(),
-                                  run_dir=worker.job.run_dir)
-            _clean_up_after_dead_worker(worker.pid, result)
-            return result
-
-    def _stop_workers(self, running, ctx) -> None:
+    def _stop_workers(self, busy, ctx) -> None:
         """fail_fast: stop running members once (they report interrupted)."""
         if ctx.stop_reason == "fail_fast":
-            self._forward(running, signal.SIGTERM)
+            self._forward(busy, signal.SIGTERM)
 
     @staticmethod
-    def _forward(running, signum: int) -> None:
-        for worker in running.values():
+    def _forward(busy, signum: int) -> None:
+        for worker in busy.values():
             if signum in worker.signalled:
                 continue
             worker.signalled.add(signum)
@@ -216,6 +265,127 @@ class ForkExecutor:
                 os.kill(worker.pid, signum)
             except ProcessLookupError:
                 pass
+
+
+# -- inside a worker -----------------------------------------------------------------
+def _serve(ctx, by_number, commands: int, results: int, sweep_pid: int) -> None:
+    """A worker's life: read a member number, compose and run that member, write its result; until told to end."""
+    # Ctrl-C forwarded by the sweep, then SIGTERM when the sweep is killed: a second
+    # signal must not cut short the stop the first one started (rompy.runtime.signals).
+    signals.interrupt_on_first_signal()
+    try:
+        _die_with_parent(sweep_pid)
+        while True:
+            number = _read_number(commands)
+            if number is None:  # the sweep closed our pipe (or died): nothing more to run
+                return
+            job = by_number[number]
+            result = _run_one(ctx, job)
+            if os.getppid() != sweep_pid:  # nobody will read the report: say it in the record
+                _note_sweep_died(result.run_dir or job.run_dir, sweep_pid)
+                return
+            flush_std_streams()
+            _write_frame(results, json.dumps(result.to_dict(), default=str).encode("utf-8"))
+            if result.status == "interrupted":
+                return
+    except Interrupted:  # stopped while idle
+        return
+
+
+def _run_one(ctx, job) -> MemberResult:
+    try:
+        try:
+            member = ctx.compose(job)
+        except Exception as exc:  # noqa: BLE001 - one line, the member failed
+            return ctx.composition_failure(job, exc)
+        return run_member(ctx.task_function, member, ctx.callbacks, job.run_dir)
+    except Interrupted as exc:
+        return MemberResult("interrupted", exc.exit_code, f"interrupted ({exc})", run_dir=job.run_dir)
+    except BaseException as exc:
+        return MemberResult("failed", EXIT_RUN_FAILED, f"worker error: {type(exc).__name__}: {exc}",
+                            run_dir=job.run_dir)
+
+
+# -- processes and pipes ---------------------------------------------------------------
+def _fork(body) -> int:
+    """Fork a child that runs `body` in its own process group, then exits."""
+    flush_std_streams()
+    # Objects the child inherits stay shared with this process only while nothing writes
+    # to them; the garbage collector's passes would (copy-on-write of most pages).
+    gc.freeze()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setpgid(0, 0)
+            body()
+            flush_std_streams()
+        finally:
+            os._exit(0)
+    return pid
+
+
+def _check_in_child(parent: int, write_fd: int, check_one, chunk) -> None:
+    """A check child: killed with its sweep (it starts nothing that needs a clean stop)."""
+    _set_parent_death_signal(signal.SIGKILL)
+    if os.getppid() != parent:
+        return
+    _write_frame(write_fd, pickle.dumps([check_one(job) for job in chunk]))
+
+
+def _write_frame(fd: int, body: bytes) -> None:
+    view = memoryview(_FRAME.pack(len(body)) + body)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        piece = os.read(fd, size - len(data))
+        if not piece:
+            return None
+        data += piece
+    return data
+
+
+def _read_number(fd: int) -> int | None:
+    data = _read_exactly(fd, _FRAME.size)
+    return None if data is None else _FRAME.unpack(data)[0]
+
+
+def _send(worker: _Worker, number: int) -> bool:
+    try:
+        os.write(worker.to_worker, _FRAME.pack(number))
+        return True
+    except (BrokenPipeError, OSError):
+        return False
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _retire(worker: _Worker) -> None:
+    """End an idle worker: closing its pipe ends its loop; wait for it to exit."""
+    _close(worker.to_worker, worker.from_worker)
+    if worker.pid:
+        try:
+            os.waitpid(worker.pid, 0)
+        except ChildProcessError:
+            pass
+        worker.pid = 0
+
+
+def _kill_and_wait(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+    except (ProcessLookupError, ChildProcessError):
+        pass
 
 
 # -- faults ----------------------------------------------------------------------

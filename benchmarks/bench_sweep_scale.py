@@ -1,0 +1,136 @@
+"""Sweeps at ensemble scale, each figure against a baseline measured in the same run.
+
+1. Parallel against sequential: N members of `'true'` (default 1,000) with
+   hydra/launcher=parallel and with the sequential launcher, interleaved.
+   Target: parallel wall time <= 0.6 x sequential.
+2. Sequential sweeps stay flat: a sweep of SMALL members (default 100) against one of
+   LARGE members (default 10,000):
+   - peak RSS of the rompy process (wait4's rusage of that process alone): LARGE / SMALL <= 1.2;
+   - per-member overhead, (wall LARGE - wall SMALL) / (LARGE - SMALL): <= 10 ms;
+   - results.jsonl appends stay O(1): the mean time between members' ends in the last tenth
+     of the large sweep over that in its first tenth (from results.jsonl): about 1.
+
+CPU seconds (the command and everything it waited for) are printed beside wall times:
+on a machine other work shares, they move far less than wall times do.
+
+    python benchmarks/bench_sweep_scale.py [--members 1000] [--small 100] [--large 10000] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+
+def run_sweep(work: Path, tag: str, members: int, *extra: str) -> dict:
+    """One sweep of `'true'` members; wall and CPU seconds, peak RSS of the rompy process."""
+    sweep_dir, output = work / tag / "sweep", work / tag / "out"
+    argv = [sys.executable, "-m", "rompy", "-m", *extra, "backend.command='true'",
+            f"+backend.env_vars.M=range(0,{members})", f"hydra.sweep.dir={sweep_dir}",
+            f"output_dir={output}", "sweep.progress=off"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark sweep failed ({proc.returncode}): {' '.join(extra)}\n"
+                         f"{stderr.decode(errors='replace')[-2000:]}")
+    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
+            "sweep_dir": sweep_dir, "output": output}
+
+
+def ends(sweep_dir: Path) -> list[float]:
+    with open(sweep_dir / "results.jsonl", encoding="utf-8") as fh:
+        return sorted(datetime.fromisoformat(json.loads(line)["finished_at"]).timestamp() for line in fh)
+
+
+def append_drift(times: list[float]) -> float:
+    """Mean gap between ends in the last tenth over that in the first tenth."""
+    tenth = max(2, len(times) // 10)
+    first, last = times[:tenth], times[-tenth:]
+    return ((last[-1] - last[0]) / (len(last) - 1)) / ((first[-1] - first[0]) / (len(first) - 1))
+
+
+def clean(result: dict) -> None:
+    import shutil
+
+    for key in ("sweep_dir", "output"):
+        shutil.rmtree(result[key].parent, ignore_errors=True)
+
+
+def parallel_vs_sequential(work: Path, members: int, repeat: int) -> dict:
+    best: dict[str, dict] = {}
+    for r in range(repeat):
+        for launcher in ("sequential", "parallel"):
+            result = run_sweep(work, f"{launcher}-{r}", members, f"hydra/launcher={launcher}")
+            clean(result)
+            if launcher not in best or result["wall_s"] < best[launcher]["wall_s"]:
+                best[launcher] = result
+    return {"members": members, "sequential": best["sequential"], "parallel": best["parallel"],
+            "ratio": best["parallel"]["wall_s"] / best["sequential"]["wall_s"]}
+
+
+def flat_sequential(work: Path, small: int, large: int) -> dict:
+    small_run = run_sweep(work, "small", small)
+    clean(small_run)
+    large_run = run_sweep(work, "large", large)
+    drift = append_drift(ends(large_run["sweep_dir"]))
+    clean(large_run)
+    return {"small": small, "large": large, "small_run": small_run, "large_run": large_run,
+            "rss_ratio": large_run["rss_mb"] / small_run["rss_mb"],
+            "per_member_s": (large_run["wall_s"] - small_run["wall_s"]) / (large - small),
+            "cpu_per_member_s": (large_run["cpu_s"] - small_run["cpu_s"]) / (large - small),
+            "append_drift": drift}
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--small", type=int, default=100)
+    parser.add_argument("--large", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the parallel/sequential pair")
+    parser.add_argument("--skip-flat", action="store_true", help="only the parallel/sequential pair")
+    args = parser.parse_args()
+    print(f"machine: {len(os.sched_getaffinity(0))} usable cores, load average {os.getloadavg()[0]:.2f}, "
+          f"python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory(prefix="rompy-bench-scale-") as tmp:
+        work = Path(tmp)
+        pair = parallel_vs_sequential(work, args.members, args.repeat)
+        seq, par = pair["sequential"], pair["parallel"]
+        print(f"\n1. {args.members} members of 'true' (best of {args.repeat})")
+        print(f"   sequential: {seq['wall_s']:7.2f} s wall, {seq['cpu_s']:6.2f} s CPU "
+              f"({seq['wall_s'] / args.members * 1000:.1f} ms/member)")
+        print(f"   parallel  : {par['wall_s']:7.2f} s wall, {par['cpu_s']:6.2f} s CPU")
+        print(f"   parallel / sequential: {pair['ratio']:.2f}   target <= 0.6: {verdict(pair['ratio'] <= 0.6)}")
+        if not args.skip_flat:
+            flat = flat_sequential(work, args.small, args.large)
+            s, lg = flat["small_run"], flat["large_run"]
+            print(f"\n2. sequential sweeps of {args.small} and {args.large} members of 'true'")
+            print(f"   {args.small:>6} members: {s['wall_s']:8.2f} s wall, {s['cpu_s']:7.2f} s CPU, "
+                  f"peak RSS {s['rss_mb']:.1f} MB")
+            print(f"   {args.large:>6} members: {lg['wall_s']:8.2f} s wall, {lg['cpu_s']:7.2f} s CPU, "
+                  f"peak RSS {lg['rss_mb']:.1f} MB")
+            print(f"   peak RSS ratio: {flat['rss_ratio']:.3f}   target <= 1.2: {verdict(flat['rss_ratio'] <= 1.2)}")
+            print(f"   per-member overhead: {flat['per_member_s'] * 1000:.2f} ms wall, "
+                  f"{flat['cpu_per_member_s'] * 1000:.2f} ms CPU   target <= 10 ms: "
+                  f"{verdict(flat['per_member_s'] <= 0.010)}")
+            print(f"   gap between members, last tenth / first tenth: {flat['append_drift']:.2f}   "
+                  f"(O(1) appends: about 1)")
+    print(f"\n   load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
