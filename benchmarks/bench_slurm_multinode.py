@@ -238,7 +238,8 @@ def main() -> None:
           f"on {out['rompy']['distinct_nodes']} nodes ({r['rompy_to_submitit']:.2f} x submitit)")
     print(f"  CPU a task takes on its node (median): true {out['slurm_alone']['task_cpu_s']:.2f} s, submitit no-op "
           f"{out['submitit']['task_cpu_s']:.2f} s, rompy member {out['rompy']['task_cpu_s']:.2f} s; "
-          f"the rompy sweep process itself {out['rompy']['own_cpu_s']:.1f} s")
+          f"the rompy sweep process itself {out['rompy']['own_cpu_s']:.1f} s ({small['own_cpu_s']:.1f} s at "
+          f"{max(1, n // 10)} members)")
     u = out["unthrottled_true"]
     print(f"  array of true, no throttle    {u['wall_s']:7.1f} s  on {u['distinct_nodes']} nodes")
     print(f"rompy peak RSS: {out['rompy']['peak_rss_mb']:.1f} MB at {n} members, {small['peak_rss_mb']:.1f} MB at "
