@@ -126,18 +126,39 @@ PartitionName=$PARTITION Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 EOF
 }
 
-conf_current() { [[ -f $CONF ]] && cmp -s "$CONF" <(conf_text); }
+# (FirstJobId is left out of the comparison: it only counts when the controller starts without saved state.)
+conf_current() { [[ -f $CONF ]] && cmp -s <(grep -v '^FirstJobId=' "$CONF") <(conf_text); }
 
-# Write the configuration; 0 if it changed (the daemons must restart to see other nodes).
+# The job id after the highest that accounting knows of this cluster (nothing if it knows none).
+# A controller whose saved state was removed would count from 1 again, and a job id that
+# accounting already holds could then show the old job's final state to a new job's watcher.
+next_job_id() {
+    local conf=$1
+    SLURM_CONF=$conf timeout 60 sacct -n -X -a -P -M "$CLUSTER" -S 1970-01-01T00:00:00 -E now -o JobIDRaw 2>/dev/null |
+        awk -F_ '$1 ~ /^[0-9]+$/ && $1 > max {max = $1} END {if (max) print max + 1}'
+}
+
+# Write the configuration; 0 if it changed other than in FirstJobId (the daemons must restart to
+# see other nodes). Without saved controller state, FirstJobId follows what accounting knows.
 write_conf() {
     mkdir -p "$ETC" "$LOGDIR" "$STATEDIR" "$SPOOLDIR" "$RUNDIR"
-    conf_current && return 1
-    local tmp
+    local changed=1 tmp first
+    conf_current || changed=0
     tmp=$(mktemp)
     conf_text >"$tmp"
-    install -m 0644 -o root -g root "$tmp" "$CONF"
-    rm -f "$tmp"
-    return 0
+    if [[ ! -f $STATEDIR/job_state ]]; then
+        first=$(next_job_id "$tmp" || true)
+    else
+        first=$(sed -n 's/^FirstJobId=//p' "$CONF" 2>/dev/null || true)
+    fi
+    [[ -z $first ]] || echo "FirstJobId=$first" >>"$tmp"
+    if [[ -f $CONF ]] && cmp -s "$tmp" "$CONF"; then
+        rm -f "$tmp"
+    else
+        install -m 0644 -o root -g root "$tmp" "$CONF"
+        rm -f "$tmp"
+    fi
+    return "$changed"
 }
 
 # ------------------------------------------------------ munge / slurmdbd ---
@@ -275,11 +296,17 @@ main() {
     fi
 
     cluster_answers && return 0
+    # Accounting first (the configuration asks it for the next job id); SLURM's commands reach it
+    # through a configuration, so a first machine gets one at once.
+    if [[ ! -f $CONF ]]; then
+        mkdir -p "$ETC"
+        conf_text >"$CONF"
+    fi
+    ensure_shared_daemons
     if write_conf; then
         # Other nodes or settings: the running daemons would not pick them up.
         stop_all
     fi
-    ensure_shared_daemons
     add_cluster
     start_slurmctld
     start_slurmds
