@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Run rompy's whole test suite. Brings up what the tests need first: a Docker
-# engine (reused if one answers), the locally built test images, and a one-node
-# SLURM cluster with accounting (reused if one answers). Extra arguments go to pytest.
+# engine (reused if one answers), the locally built test images, a one-node
+# SLURM cluster with accounting and, beside it, an emulated 100-node one (each
+# reused if it answers). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for service in dockerd test-images slurm; do
+for service in dockerd test-images slurm slurm-multinode; do
     started=$(date +%s)
     bash "scripts/services/${service}.sh"
     echo "test.sh: ${service} ready in $(( $(date +%s) - started )) s"

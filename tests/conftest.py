@@ -1,5 +1,5 @@
 """Fixtures every test can use: an own active-run registry, an empty working folder, figures for
-docs/reliability.md, the real services of the integration tier (Docker engine, SLURM cluster) and
+docs/reliability.md, the real services of the integration tier (Docker engine, the SLURM clusters) and
 the fakes of the fast tier. Helpers that are not fixtures live in tests/helpers/."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.cli import BIN, REPO
-from tests.helpers.services import machine_lock, start_service
+from tests.helpers.services import machine_lock, multinode_env, start_service
 
 
 @pytest.fixture(autouse=True)
@@ -85,6 +85,23 @@ def slurm_cluster():
     with machine_lock():
         start_service("slurm.sh", 900)
     return True
+
+
+@pytest.fixture(scope="session")
+def slurm_multinode_env(slurm_cluster) -> dict[str, str]:
+    """The emulated many-node cluster (scripts/services/slurm-multinode.sh, started if not all its nodes are up):
+    the environment that points SLURM's commands at it. Fails, never skips."""
+    with machine_lock():
+        start_service("slurm-multinode.sh", 900)
+    return multinode_env()
+
+
+@pytest.fixture
+def slurm_multinode(slurm_multinode_env, monkeypatch) -> dict[str, str]:
+    """This test, its helpers (tests/helpers/slurm.py) and every process it starts talk to the many-node cluster."""
+    for name, value in slurm_multinode_env.items():
+        monkeypatch.setenv(name, value)
+    return slurm_multinode_env
 
 
 # -- the fast tier's fakes ----------------------------------------------------------

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bring up every service rompy's tests use, reusing whatever already runs:
-# the Docker engine, the local test images, and the one-node SLURM cluster.
+# the Docker engine, the local test images, the one-node SLURM cluster and the
+# emulated many-node one beside it.
 # Prints one line per service with the time it took; stops at the first
 # failure (that script's own error message says what went wrong).
 #
@@ -28,3 +29,4 @@ step() {
 step dockerd dockerd.sh
 step test-images test-images.sh
 step slurm slurm.sh
+step slurm-multinode slurm-multinode.sh

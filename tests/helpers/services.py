@@ -28,3 +28,13 @@ def start_service(script: str, timeout: float) -> None:
     proc = subprocess.run(["bash", str(path)], capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         pytest.fail(f"{script} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+
+
+def multinode_env() -> dict[str, str]:
+    """{"SLURM_CONF": ...} of the emulated many-node cluster, as its script prints it (one place knows the path)."""
+    proc = subprocess.run(["bash", str(SERVICES / "slurm-multinode.sh"), "--env"], capture_output=True, text=True,
+                          timeout=30)
+    name, _, value = proc.stdout.strip().partition("=")
+    if proc.returncode != 0 or name != "SLURM_CONF" or not value:
+        pytest.fail(f"slurm-multinode.sh --env printed {proc.stdout!r} ({proc.returncode}): {proc.stderr.strip()}")
+    return {name: value}

@@ -241,8 +241,9 @@ def test_cli_and_api_record_the_same_backend_config(slurm_run: Run, tmp_path, sl
     for record in (cli, api):
         assert record["status"] == "succeeded" and record["exit_code"] == 0
         assert set(record["backend"]["details"]) == {"slurm_job_id", "partition", "slurm_state", "job_name", "node",
-                                                     "slurm_log", "queued_s"}
+                                                     "nodes", "slurm_log", "queued_s"}
         assert record["backend"]["details"]["slurm_state"] == "COMPLETED"
+        assert record["backend"]["details"]["nodes"] == [record["backend"]["details"]["node"]]  # one node: this one
     assert set(cli) == set(api)
 
 

@@ -27,7 +27,7 @@ def test_a_run_is_one_job_whose_output_and_exit_code_come_back(workdir, fake_slu
     record = read_record(workdir / "output" / "job")
     assert record["status"] == "failed" and record["exit_code"] == 3
     details = record["backend"]["details"]
-    assert details["slurm_state"] == "COMPLETED" and details["node"] == "fake"
+    assert details["slurm_state"] == "COMPLETED" and details["node"] == "fake" and details["nodes"] == ["fake"]
     assert [task["id"] for task in fake_slurm.tasks()] == [details["slurm_job_id"]]
 
 

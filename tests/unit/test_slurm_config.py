@@ -10,7 +10,8 @@ import yaml
 from pydantic import ValidationError
 
 from rompy.backends.base import BackendConfig, Job
-from rompy.backends.slurm.jobs import format_time_limit, parse_time_limit, slurm_status, time_limit_minutes
+from rompy.backends.slurm.jobs import (expand_nodelist, format_time_limit, parse_time_limit, slurm_status,
+                                      time_limit_minutes)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -45,6 +46,25 @@ def test_slurm_states_map_to_statuses():
     assert slurm_status("DEADLINE", "5")[0] == "timed_out"
     assert slurm_status("NODE_FAIL", "5")[0] == "failed"
     assert slurm_status("OUT_OF_MEMORY", "5") == ("failed", "SLURM job 5 ended OUT_OF_MEMORY")
+
+
+
+@pytest.mark.parametrize("text,names", [
+    ("n7", ["n7"]),
+    ("n[1-3,7],gpu01", ["n1", "n2", "n3", "n7", "gpu01"]),
+    ("c[08-10]", ["c08", "c09", "c10"]),
+    ("r[1-2]n[1-2]", ["r1n1", "r1n2", "r2n1", "r2n2"]),
+    ("None assigned", []),
+    ("", []),
+    (None, []),
+    ("odd[x]", ["odd[x]"]),
+])
+def test_node_lists_are_expanded_as_slurm_writes_them(text, names):
+    assert expand_nodelist(text) == names
+
+
+def test_a_huge_range_is_kept_as_written():
+    assert expand_nodelist("n[1-999999999]") == ["n[1-999999999]"]
 
 
 # -- the config as users write it ----------------------------------------------------------

@@ -7,6 +7,7 @@ info string decides what happens (docs/README.md, "Blocks that run"):
     ```python              run with this interpreter
     ```bash docker         the same, with a Docker engine and the local test images up
     ```bash slurm          the same, with the one-node SLURM cluster up
+    ```bash multinode      the same, with the emulated many-node SLURM cluster up too
     ```bash norun          shown only; the text next to it says why
 
 Each block runs alone in an empty temporary folder, as a reader would from a fresh
@@ -27,7 +28,7 @@ import pytest
 from tests.helpers.cli import REPO, clean_env
 
 RUN_LANGUAGES = {"bash": "bash", "sh": "bash", "shell": "bash", "python": "python", "py": "python"}
-MARKERS = {"norun", "docker", "slurm"}
+MARKERS = {"norun", "docker", "slurm", "multinode"}
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 # Images the docs name that no registry here can provide; a stand-in is tagged when a pull fails.
 DOC_IMAGES = {"python:3.12-slim": "rompy-test-python:latest"}
@@ -83,6 +84,8 @@ def params():
     out = []
     for block in all_blocks():
         marks = [getattr(pytest.mark, flag) for flag in ("docker", "slurm") if flag in block.flags]
+        if "multinode" in block.flags and "slurm" not in block.flags:
+            marks.append(pytest.mark.slurm)
         if "norun" in block.flags:
             marks.append(pytest.mark.skip(reason="marked norun in the doc"))
         out.append(pytest.param(block, id=block.id, marks=marks))
@@ -107,6 +110,8 @@ def test_doc_block_runs(block: Block, tmp_path, request):
         request.getfixturevalue("docker_up")
     if "slurm" in block.flags:
         request.getfixturevalue("slurm_cluster")
+    if "multinode" in block.flags:
+        request.getfixturevalue("slurm_multinode_env")
     (tmp_path / "examples").symlink_to(REPO / "examples")
     if block.language == "python":
         argv = [sys.executable, "-c", block.code]

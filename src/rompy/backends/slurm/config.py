@@ -324,7 +324,7 @@ class SlurmConfig(BackendConfig):
         return self._result(job, item, params, clock)
 
     def _result(self, job, item, params, clock: Stopwatch) -> BackendResult:
-        from rompy.backends.slurm.jobs import ended_by_slurm, sacct_fields, slurm_status
+        from rompy.backends.slurm.jobs import ended_by_slurm, expand_nodelist, sacct_fields, slurm_status
 
         state, outcome = item.extra["state"], item.extra["outcome"]
         node: dict[str, Any] | None = None
@@ -348,12 +348,15 @@ class SlurmConfig(BackendConfig):
         if item.cancelled == "timeout":
             status = "timed_out"
             message = f"cancelled SLURM job {item.job_id}: still running after the {self.timeout} s timeout"
+        node_details = (node or {}).get("details", {})
+        nodelist = node_details.get("nodelist") or info.get("NodeList")
         details = {
             "slurm_job_id": item.job_id,
             "partition": info.get("Partition") or item.extra.get("partition"),
             "slurm_state": final_state,
             "job_name": params["job_name"],
-            "node": (node or {}).get("details", {}).get("host") or info.get("NodeList"),
+            "node": node_details.get("host") or info.get("NodeList"),
+            "nodes": expand_nodelist(nodelist),
             "slurm_log": slurm_log,
             "queued_s": _seconds_between(info.get("Submit"), info.get("Start")),
         }

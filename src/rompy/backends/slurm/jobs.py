@@ -137,6 +137,46 @@ def squeue_started(job_ids: list[str]) -> set[str]:
             if state and state not in ("PENDING", "CONFIGURING", "REQUEUED")}
 
 
+def expand_nodelist(text: str | None) -> list[str]:
+    """Node names in SLURM's compact form ('n[1-3,7],gpu01' -> n1 n2 n3 n7 gpu01), so a record lists each node.
+
+    Zero-padded ranges keep their width ('c[08-10]'); text that is not a node list ('None assigned',
+    '') gives no names.
+    """
+    text = (text or "").strip()
+    if not text or " " in text:
+        return []
+    names: list[str] = []
+    depth, start = 0, 0
+    for i, char in enumerate(text + ","):  # split on commas outside brackets
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+        elif char == "," and depth == 0:
+            names.extend(_expand_one(text[start:i]))
+            start = i + 1
+    return names
+
+
+def _expand_one(name: str) -> list[str]:
+    """One comma-free item of a node list, its first bracket group expanded (then the rest, recursively)."""
+    match = re.match(r"^([^\[]*)\[([^\]]*)\](.*)$", name)
+    if not match:
+        return [name] if name else []
+    prefix, ranges, rest = match.groups()
+    tails = _expand_one(rest) if rest else [""]
+    out = []
+    for part in ranges.split(","):
+        low, _, high = part.partition("-")
+        if not low.isdigit() or (high and not high.isdigit()) or int(high or low) - int(low) > 100_000:
+            return [name]  # not SLURM's syntax (or no real allocation): keep it as it is
+        width = len(low) if low.startswith("0") else 0
+        for number in range(int(low), int(high or low) + 1):
+            out.extend(f"{prefix}{number:0{width}d}{tail}" for tail in tails)
+    return out
+
+
 def sacct_fields(job_id: str, fields: tuple[str, ...] = ("State", "Partition", "NodeList", "ExitCode", "Submit",
                                                         "Start")) -> dict[str, str]:
     """One job's accounting fields (empty when sacct does not know it yet)."""

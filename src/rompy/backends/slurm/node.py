@@ -36,4 +36,7 @@ def run_on_node(spec: dict[str, Any]) -> dict[str, Any]:
     except Interrupted as exc:
         result = clock.result("interrupted", exc.exit_code, f"stopped on the node by {exc}", logs=logs)
     result.details["host"] = os.environ.get("SLURMD_NODENAME") or os.uname().nodename
+    # Every node of the allocation (the model's tasks run there, through srun or mpiexec). Right after a job ends,
+    # accounting's NodeList can still name only its first node; the job's own environment names them all.
+    result.details["nodelist"] = os.environ.get("SLURM_JOB_NODELIST")
     return result.model_dump(mode="json")
