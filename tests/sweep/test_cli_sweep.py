@@ -258,3 +258,35 @@ def test_a_dry_run_sweep_previews_the_members_and_creates_nothing(sweep):
     real = sweep.run("model.depths=[10],[20]", "backend.command='true'")
     assert real.returncode == 0, real.stderr
     assert {line["run_id"] for line in sweep.lines()} == previewed, "the preview shows the run ids the sweep uses"
+
+
+def test_resume_without_a_sweep_dir_resumes_the_latest_sweep_with_the_same_overrides(tmp_path):
+    from tests.helpers.cli import run_rompy
+
+    ok = tmp_path / "ok"  # member 2 fails until this file exists
+    sweep = ["-m", f"output_dir={tmp_path / 'out'}", f"backend.command='test $M != 2 -o -e {ok}'",
+             "+backend.env_vars.M=1,2"]
+    first = run_rompy(*sweep, cwd=tmp_path)
+    other = run_rompy(*sweep[:-1], "+backend.env_vars.M=7", cwd=tmp_path)  # a later sweep, other members
+    assert first.returncode == 1 and other.returncode == 0
+    folders = sorted((tmp_path / "out" / "sweeps").iterdir())
+    assert len(folders) == 2
+    (first_dir,) = [f for f in folders if (f / "results.jsonl").read_text().count("\n") == 2]
+    ok.touch()
+    resumed = run_rompy(*sweep, "sweep.resume=true", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resuming {first_dir}" in resumed.stderr
+    assert sorted((tmp_path / "out" / "sweeps").iterdir()) == folders, "no new sweep folder"
+    summary = json.loads((first_dir / "summary.json").read_text())
+    assert [m["status"] for m in summary["members"]] == ["skipped", "succeeded"]
+
+
+def test_resume_without_a_sweep_dir_and_nothing_like_it_is_one_line(tmp_path):
+    from tests.helpers.cli import run_rompy
+
+    proc = run_rompy("-m", f"output_dir={tmp_path / 'out'}", "backend.command='true'", "+backend.env_vars.M=1,2",
+                     "sweep.resume=true", cwd=tmp_path)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert line.startswith("rompy: error: sweep.resume=true: no sweep in") and "nothing to resume" in line
+    assert not (tmp_path / "out").exists()

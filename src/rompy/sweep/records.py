@@ -164,6 +164,39 @@ def read_summary(sweep_dir: Path) -> dict[str, Any] | None:
 
 
 # -- resume --------------------------------------------------------------------------
+MULTIRUN_NAME = "multirun.yaml"  # the sweep's composed config, saved when it starts
+
+
+def sweep_identity(hydra_node: dict[str, Any]) -> str:
+    """What makes two sweeps the same sweep: their members' overrides (not how they run)."""
+    from rompy.sweep.plan import identity
+
+    task = [str(o) for o in ((hydra_node.get("overrides") or {}).get("task") or [])]
+    params = (hydra_node.get("sweeper") or {}).get("params") or {}
+    return json.dumps([sorted(identity(task)), params], sort_keys=True, default=str)
+
+
+def latest_sweep_like(root: Path, wanted: str) -> Path | None:
+    """The most recently started sweep folder under `root` whose identity is `wanted`."""
+    import yaml
+
+    found: list[tuple[float, Path]] = []
+    try:
+        folders = [entry for entry in os.scandir(root) if entry.is_dir()]
+    except OSError:
+        return None
+    for folder in folders:
+        path = Path(folder.path) / MULTIRUN_NAME
+        try:
+            saved = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            started = path.stat().st_mtime
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(saved, dict) and sweep_identity(saved.get("hydra") or {}) == wanted:
+            found.append((started, Path(folder.path)))
+    return max(found)[1] if found else None
+
+
 _KEEP = ("status", "exit_code", "model_exit_code", "started_at", "finished_at", "duration_s",
          "run_dir", "run_id", "launcher")
 

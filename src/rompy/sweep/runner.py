@@ -24,6 +24,7 @@ from rompy.runtime.files import creatable_problem
 from rompy.sweep.plan import MemberJob, plan_members, sweep_id_from
 from rompy.sweep.records import (
     FAILED_STATUSES,
+    MULTIRUN_NAME,
     TABLE_ORDER,
     MemberResult,
     ResultsFile,
@@ -248,6 +249,8 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         console.configure("INFO")
     settings = load_settings(master)
     sweep_dir = Path(str(master.hydra.sweep.dir))
+    if settings.resume and _is_default_sweep_dir(master, sweep_dir):
+        sweep_dir = _sweep_to_resume(master, sweep_dir)
     sweep_id = sweep_id_from(OmegaConf.select(master, "run_id", default=None), str(sweep_dir))
     jobs = plan_members(member_overrides, sweep_id, first_number, replace_run_dirs=settings.resume)
     results = ResultsFile(sweep_dir)
@@ -276,7 +279,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         return None
 
     with claim_sweep_dir(sweep_dir):
-        OmegaConf.save(master, sweep_dir / "multirun.yaml")
+        OmegaConf.save(master, sweep_dir / MULTIRUN_NAME)
         todo = jobs
         if settings.resume:
             latest = latest_by_key(results.read())
@@ -349,6 +352,32 @@ def rows_first(jobs: list[MemberJob], statuses: dict[int, str]) -> list[MemberJo
     rank = {status: i for i, status in enumerate(TABLE_ORDER)}
     ordered = sorted(jobs, key=lambda job: (rank.get(statuses[job.number], 0), job.number))
     return ordered[:TABLE_ROWS]
+
+
+def _is_default_sweep_dir(master, sweep_dir: Path) -> bool:
+    """True when the sweep folder is the one every command gets anew (none was chosen)."""
+    from rompy.cli.compose import command_id
+
+    output_dir = master.get("output_dir")
+    return bool(output_dir) and sweep_dir == Path(str(output_dir)) / "sweeps" / command_id()
+
+
+def _sweep_to_resume(master, fresh_dir: Path) -> Path:
+    """`sweep.resume=true` without a folder: the latest sweep with the same overrides, or a one-line error."""
+    from omegaconf import OmegaConf, open_dict, read_write
+
+    from rompy.errors import ConfigError
+    from rompy.sweep.records import latest_sweep_like, sweep_identity
+
+    wanted = sweep_identity(OmegaConf.to_container(master.hydra, resolve=False))
+    found = latest_sweep_like(fresh_dir.parent, wanted)
+    if found is None:
+        raise ConfigError(f"sweep.resume=true: no sweep in {fresh_dir.parent} has these overrides, so there is "
+                          "nothing to resume; run without sweep.resume, or name the sweep with hydra.sweep.dir=...")
+    sys.stderr.write(f"rompy: sweep: resuming {found}, the latest sweep with the same overrides\n")
+    with read_write(master.hydra), open_dict(master.hydra):
+        master.hydra.sweep.dir = str(found)
+    return found
 
 
 LOCK_NAME = ".rompy-sweep.lock"
