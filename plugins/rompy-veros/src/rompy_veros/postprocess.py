@@ -114,20 +114,20 @@ def _settings(snapshot) -> dict[str, Any]:
 
 def plot(snapshot, target: Path, title: str) -> Path:
     """Two panels at the last snapshot: the barotropic streamfunction map and the overturning section, in Sv."""
-    import numpy as np
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     psi = _last(snapshot, "psi").transpose("yu", "xu") / 1e6
     moc = overturning(snapshot).transpose("zt", "yu")
-    strongest = math.ceil(float(abs(moc).max())) or 1
+    strongest = float(abs(moc).max()) or 1.0
     day = float(snapshot["Time"].values[-1])
     figure = Figure(figsize=(9, 3.8), dpi=80, layout="constrained")
     left, right = figure.subplots(1, 2)
     shaded = left.contourf(psi["xu"], psi["yu"], psi.values, levels=16, cmap="viridis")
     figure.colorbar(shaded, ax=left, label="Sv")
     left.set(title="barotropic streamfunction", xlabel="longitude (°E)", ylabel="latitude (°N)")
-    shaded = right.contourf(moc["yu"], -snapshot["zt"], moc.values, levels=np.linspace(-strongest, strongest, 17),
-                            cmap="RdBu_r")
+    levels = MaxNLocator(16, symmetric=True).tick_values(-strongest, strongest)
+    shaded = right.contourf(moc["yu"], -snapshot["zt"], moc.values, levels=levels, cmap="RdBu_r")
     figure.colorbar(shaded, ax=right, label="Sv")
     right.set(title="meridional overturning", xlabel="latitude (°N)", ylabel="depth (m)")
     right.invert_yaxis()
