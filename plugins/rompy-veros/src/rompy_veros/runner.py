@@ -51,7 +51,11 @@ def main(argv):
     config_path = Path(argv[1]).resolve()
     run_dir = config_path.parent
     config = json.loads(config_path.read_text(encoding="utf-8"))
-    snapshots_every(config["snapshot_interval_s"])
+    try:
+        snapshots_every(config["snapshot_interval_s"])
+    except ImportError as exc:  # the usual cause: python3 on PATH is not the environment Veros is in
+        sys.exit(f"veros_run.py: cannot import Veros with {sys.executable} ({exc}): give the Python that has it "
+                 "as model.python, or activate its environment")
     os.chdir(run_dir / "outputs")
     from veros.cli.veros import cli
 
