@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from rompy.config import ModelConfig, RenderedFile, Runtime
 from rompy.errors import ConfigError
@@ -86,6 +86,13 @@ class VerosConfig(ModelConfig):
             value = os.fspath(value)
         return {"src": value} if isinstance(value, str) else value
 
+    @field_validator("restart")
+    @classmethod
+    def _restart_is_a_file(cls, value: InputFile | None) -> InputFile | None:
+        if value is not None and not os.path.isfile(os.path.expanduser(value.src)):
+            raise ValueError("a folder: give the restart file (.h5) an earlier run wrote into its outputs/")
+        return value
+
     @field_validator("settings", mode="wrap")
     @classmethod
     def _veros_settings(cls, value, handler) -> dict[str, Any]:
@@ -110,12 +117,6 @@ class VerosConfig(ModelConfig):
                 raise ValidationError.from_exception_data(
                     cls.__name__, [InitErrorDetails(type=error, loc=(name,), input=setting)]) from None
         return checked
-
-    @model_validator(mode="after")
-    def _restart_is_a_file(self):
-        if self.restart is not None and not os.path.isfile(os.path.expanduser(self.restart.src)):
-            raise ValueError("model.restart must be a Veros restart file (.h5), not a folder")
-        return self
 
     # -- the model contract ---------------------------------------------------------
     def render(self, runtime: Runtime) -> dict[str, str | bytes | RenderedFile]:
