@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import math
+import os
 
 import pytest
 
@@ -23,10 +25,20 @@ def _run(cwd, run_id: str, *overrides: str):
     return cwd / "output" / run_id
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def straight(tmp_path_factory):
-    """acc for 10 model days in one run, with snapshots every 5 days."""
-    return _run(tmp_path_factory.mktemp("straight"), "straight", "period.duration=10d", "period.interval=5d")
+    """acc for 10 model days in one run, with snapshots every 5 days: run once per test session, whichever
+    xdist worker asks first (their base folders share a parent, unique to the session)."""
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    with open(shared / "veros-straight.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        run_dir = shared / "veros-straight" / "output" / "straight"
+        if not (run_dir / "rompy-result.json").is_file():
+            (shared / "veros-straight").mkdir(exist_ok=True)
+            _run(shared / "veros-straight", "straight", "period.duration=10d", "period.interval=5d")
+    return run_dir
 
 
 def test_a_run_leaves_veros_outputs_a_plot_and_its_numbers(straight):
