@@ -5,6 +5,7 @@
 #   rompy-test-busybox:latest  FROM scratch + Debian's static busybox, /tmp 1777
 #   rompy-test-python:latest   debootstrap minbase bookworm + python3
 #   rompy-test-mpich:latest    the same + Debian's mpich (mpiexec as root works)
+#   rompy-veros:latest         rompy-test-python + Veros from PyPI (plugins/rompy-veros/docker)
 #
 # The debootstrapped root filesystems are cached as tarballs under
 # /var/cache/rompy-test-images/ (and the .debs they were made from under
@@ -32,6 +33,7 @@ export DOCKER_BUILDKIT=0
 BUSYBOX_IMAGE=rompy-test-busybox:latest
 PYTHON_IMAGE=rompy-test-python:latest
 MPICH_IMAGE=rompy-test-mpich:latest
+VEROS_IMAGE=rompy-veros:latest
 
 # python3-minimal alone lacks much of the standard library (json, csv, ...),
 # which rompy's model scripts use; libpython3-stdlib brings it (no pip, no
@@ -234,4 +236,9 @@ build_mpich() {
 if need_build "$BUSYBOX_IMAGE"; then build_busybox; fi
 if need_build "$PYTHON_IMAGE"; then build_python; fi
 if need_build "$MPICH_IMAGE"; then build_mpich; fi
+# The plugin's own script: Veros installed here with pip, copied onto the Python image.
+if need_build "$VEROS_IMAGE"; then
+    bash "$HERE/../../plugins/rompy-veros/docker/build-offline.sh" "$PYTHON_IMAGE" "$VEROS_IMAGE" >>"$LOG" 2>&1 ||
+        { tail -n 40 "$LOG" >&2; die "building $VEROS_IMAGE failed"; }
+fi
 exit 0

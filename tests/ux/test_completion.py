@@ -30,8 +30,11 @@ def test_group_names(workdir):
 
 def test_group_options(workdir):
     assert complete("rompy backend=", workdir) == ["backend=docker", "backend=docker_build", "backend=local", "backend=slurm"]
-    assert complete("rompy postprocessor=", workdir) == [
-        "postprocessor=archive", "postprocessor=noop", "postprocessor=summary"]
+    shipped = ["postprocessor=archive", "postprocessor=noop", "postprocessor=summary"]
+    offered = complete("rompy postprocessor=", workdir)
+    assert [option for option in offered if option in shipped] == shipped
+    # and those of installed plugin packages (plugins/rompy-veros, which scripts/install.sh installs)
+    assert set(offered) - set(shipped) <= {"postprocessor=veros_summary"}
 
 
 def test_config_keys(workdir):
