@@ -25,6 +25,24 @@ def version_base() -> dict[str, str]:
     return {"version_base": "1.3"} if HYDRA_1_3 else {}
 
 
+def register_resolver(name: str, resolver: Callable, use_cache: bool = False) -> None:
+    """Register an OmegaConf resolver once, with the call its OmegaConf version does not deprecate.
+
+    OmegaConf 2.4 deprecates `register_new_resolver` (its warning would break rompy's one-line
+    errors) for `register_resolver`, which on 2.3 is the legacy string-only API.
+    """
+    import inspect
+
+    from omegaconf import OmegaConf
+
+    if OmegaConf.has_resolver(name):
+        return
+    if "use_cache" in inspect.signature(OmegaConf.register_resolver).parameters:
+        OmegaConf.register_resolver(name, resolver, use_cache=use_cache)
+    else:
+        OmegaConf.register_new_resolver(name, resolver, use_cache=use_cache)
+
+
 # -- the command line -------------------------------------------------------------------
 def parse_command_line(argv: list[str]):
     """(Hydra's parsed flags, unknown arguments) for a rompy command line."""

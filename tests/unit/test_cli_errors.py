@@ -185,31 +185,47 @@ def test_version_names_rompy_and_what_it_runs_on(workdir):
     assert f"Hydra {version('hydra-core')}" in second and f"Pydantic {version('pydantic')}" in second
 
 
-# Imports of the slurm extra's packages fail, as in an install without `rompy-hydra[slurm]`.
+# The slurm extra's packages cannot be found or imported, and Hydra's plugin scan does not list
+# them, as in an install without `rompy-hydra[slurm]`.
 WITHOUT_SLURM_EXTRA = textwrap.dedent("""
+    import pkgutil
     import sys
+    from importlib.machinery import PathFinder
 
-    class _NotInstalled:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] == "submitit" or name.startswith("hydra_plugins.hydra_submitit_launcher"):
-                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-            return None
 
-    sys.meta_path.insert(0, _NotInstalled())
+    def _extra(name):
+        return name.split(".")[0] == "submitit" or name.startswith("hydra_plugins.hydra_submitit_launcher")
+
+
+    class _WithoutExtra(PathFinder):
+        @classmethod
+        def find_spec(cls, name, path=None, target=None):
+            return None if _extra(name) else super().find_spec(name, path, target)
+
+
+    sys.meta_path[sys.meta_path.index(PathFinder)] = _WithoutExtra
+    _iter_modules = pkgutil.iter_modules
+
+
+    def _installed_modules(path=None, prefix=""):
+        return (info for info in _iter_modules(path, prefix) if not _extra(info.name))
+
+
+    pkgutil.iter_modules = _installed_modules
 """)
 
 
-@pytest.mark.parametrize("argv", [
-    ["backend=slurm", "dry_run=true"],
-    ["-m", "hydra/launcher=slurm", "model.g=9,10"],
-    ["-m", "hydra/launcher=submitit_slurm", "model.g=9,10"],
-    ["-m", "hydra/launcher=submitit_local", "model.g=9,10"],
-], ids=lambda argv: " ".join(argv))
-def test_a_missing_optional_extra_is_a_usage_error(workdir, argv):
+@pytest.mark.parametrize("argv,missing", [
+    (["backend=slurm", "dry_run=true"], "submitit"),
+    (["-m", "hydra/launcher=slurm", "model.g=9,10"], "submitit"),
+    (["-m", "hydra/launcher=submitit_slurm", "model.g=9,10"], "hydra-submitit-launcher"),
+    (["-m", "hydra/launcher=submitit_local", "model.g=9,10"], "hydra-submitit-launcher"),
+], ids=lambda value: " ".join(value) if isinstance(value, list) else value)
+def test_a_missing_optional_extra_is_a_usage_error(workdir, argv, missing):
     (workdir / "blocker").mkdir()
     (workdir / "blocker" / "sitecustomize.py").write_text(WITHOUT_SLURM_EXTRA)
     proc = run_rompy(*argv, cwd=workdir, env={"PYTHONPATH": str(workdir / "blocker")})
     assert proc.returncode == 2, proc.stderr
     (line,) = proc.stderr.splitlines()
-    assert "needs submitit, which is not installed: pip install 'rompy-hydra[slurm]'" in line
+    assert f"needs {missing}, which is not installed: pip install 'rompy-hydra[slurm]'" in line
     assert not (workdir / "output").exists()

@@ -35,10 +35,9 @@ def new_command() -> None:
 
 def register_resolvers() -> None:
     """rompy's OmegaConf resolvers; needed wherever rompy's config is resolved (also on a SLURM node)."""
-    from omegaconf import OmegaConf
+    from rompy._hydra import register_resolver
 
-    if not OmegaConf.has_resolver("rompy.command_id"):
-        OmegaConf.register_new_resolver("rompy.command_id", command_id, use_cache=True)
+    register_resolver("rompy.command_id", command_id, use_cache=True)
 
 
 def try_single_run(argv: list[str], conf_dir: str, config_name: str, task: Callable) -> bool:

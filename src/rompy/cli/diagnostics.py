@@ -121,19 +121,19 @@ def format_validation_error(exc, data: Any, sources: Sources | None = None, pref
 
 def config_file_problem(exc: BaseException, argv: list[str] = ()) -> str | None:
     """`file:line:column: problem` when composing stopped at a broken config file, else None."""
-    from rompy.cli.files import find_unreadable, yaml_problem
+    from rompy.cli import files
 
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        problem = yaml_problem(exc)
+        problem = files.config_file_problem(exc)
         if problem:
             return problem
         if isinstance(exc, UnicodeDecodeError) or "Invalid loaded object type" in str(exc):
             from rompy.cli.searchpath import search_path  # the error does not name the file: find it
 
             selected = [f"{a.split('=', 1)[0].lstrip('+~')}/{a.split('=', 1)[1]}.yaml" for a in argv if "=" in a]
-            return find_unreadable([folder for folder, _ in search_path(list(argv))],
+            return files.find_unreadable([folder for folder, _ in search_path(list(argv))],
                                    not_utf8=isinstance(exc, UnicodeDecodeError), selected=selected) or (
                 f"a config file cannot be read: {exc}")
         exc = exc.__cause__ or exc.__context__

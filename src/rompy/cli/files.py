@@ -42,6 +42,20 @@ def yaml_problem(exc: BaseException) -> str | None:
     return None
 
 
+def config_file_problem(exc: BaseException) -> str | None:
+    """yaml_problem for an error Hydra raised, in the words rompy's own reader uses for that file.
+
+    OmegaConf may parse with libyaml, which words problems differently: reading the file
+    again here gives the same line in a run, a sweep, `--help` and completion.
+    """
+    problem = yaml_problem(exc)
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    name = getattr(mark, "name", None) or getattr(exc, "name", None)
+    if problem and name and Path(name).is_file():
+        return load(Path(name))[1] or problem
+    return problem
+
+
 def _line_and_column(name: str, position: int) -> tuple[int, int]:
     try:
         text = Path(name).read_text(encoding="utf-8", errors="replace")[:position]
