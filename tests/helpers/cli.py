@@ -65,12 +65,20 @@ def read_record(run_dir: Path) -> dict:
 
 @contextmanager
 def kill_on_exit(proc: subprocess.Popen):
-    """Yield `proc`; kill it on the way out if it still runs (say, after a failed assertion)."""
+    """Yield `proc`; stop it on the way out if it still runs (say, after a failed assertion).
+
+    SIGTERM first, so that rompy cancels what it started (SLURM jobs, containers); SIGKILL
+    only if it has not ended after a grace period.
+    """
     try:
         yield proc
     finally:
         if proc.poll() is None:
-            proc.kill()
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def complete(line: str, cwd, env=None) -> list[str]:

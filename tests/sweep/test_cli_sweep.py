@@ -290,3 +290,22 @@ def test_resume_without_a_sweep_dir_and_nothing_like_it_is_one_line(tmp_path):
     (line,) = proc.stderr.splitlines()
     assert line.startswith("rompy: error: sweep.resume=true: no sweep in") and "nothing to resume" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_resume_trusts_a_member_record_that_says_it_succeeded(sweep):
+    """The sweep died after a member's record said succeeded, before its results line: not run twice."""
+    proc = sweep.run("backend.command='true'", "+backend.env_vars.M=0,1,2")
+    assert proc.returncode == 0, proc.stderr
+    done = sweep.by_member()
+    results = sweep.dir / "results.jsonl"
+    results.write_text(results.read_text().splitlines(keepends=True)[0])  # as if it died after member 0's line
+    record_path = Path(done[2]["run_dir"]) / "rompy-result.json"
+    record = json.loads(record_path.read_text())
+    record["postprocess"] = None  # member 2 was stopped while it postprocessed: it must run again
+    record_path.write_text(json.dumps(record))
+    resumed = sweep.run("backend.command='true'", "+backend.env_vars.M=0,1,2", "sweep.resume=true")
+    assert resumed.returncode == 0, resumed.stderr
+    after = sweep.by_member()
+    assert [after[i]["status"] for i in range(3)] == ["skipped", "skipped", "succeeded"]
+    kept = json.loads((Path(done[1]["run_dir"]) / "rompy-result.json").read_text())
+    assert after[1]["previous"]["finished_at"] == kept["finished_at"], "member 1 is known from its record"

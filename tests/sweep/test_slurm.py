@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rompy.sweep.records import MemberResult
-from rompy.sweep.executors.slurm import SlurmExecutor, _Tracked, member_resources, state_result
+from rompy.sweep.executors.slurm import Pack, SlurmExecutor, _Tracked, member_resources, state_result
 from tests.helpers.cli import kill_on_exit
 from tests.helpers.slurm import running_job, sacct, squeue_ids
 
@@ -139,15 +139,17 @@ class _Job:
     number, run_dir = 0, None
 
 
-def test_watchdog_cancels_a_job_running_past_its_timeout():
+def test_watchdog_cancels_a_job_running_past_its_timeout(tmp_path):
     ticks = itertools.count()
     executor = SlurmExecutor({"timeout_margin_s": 5, "poll_s": 0.0001, "status_interval_s": 0},
                              clock=lambda: float(next(ticks)))
     watcher = _Watcher()
     sjob = _SJob("7_0", watcher)
     watcher.states["7_0"] = "RUNNING"
+    progress = tmp_path / "pack-0.jsonl"
+    progress.write_text('{"member": 0, "event": "started"}\n')  # the task started its member, which hangs
     ctx = _Ctx()
-    executor._watch([_Tracked(job=_Job(), sjob=sjob, timeout_s=10)], ctx)
+    executor._watch([_Tracked(pack=Pack(0, [_Job()], 1, progress), sjob=sjob, timeout_s=10)], ctx)
     assert sjob.cancelled
     (job, result), = ctx.finished_jobs
     assert result.status == "timed_out" and "cancelled SLURM job 7_0" in result.message
@@ -190,3 +192,47 @@ def test_interrupting_the_sweep_cancels_its_jobs(sweep, slurm_cluster):
             break
         time.sleep(1)
     assert not out.strip(), out
+
+
+@pytest.mark.slurm
+def test_packed_members_survive_a_scancel_of_their_array_and_resume_one_by_one(sweep, slurm_cluster):
+    """Eight members, four a task; the array is cancelled while members 1 and 5 hang."""
+    import json
+
+    name = _job_name()
+    flag = sweep.root / "let-them-finish"
+    command = f"backend.command='if [ $M = 1 -o $M = 5 ] && [ ! -e {flag} ]; then sleep 300; fi'"
+    args = ["hydra/launcher=slurm", f"hydra.launcher.name={name}", "hydra.launcher.members_per_task=4",
+            "hydra.launcher.poll_s=0.5", command, "+backend.env_vars.M=range(0,8)"]
+
+    def started() -> set[int]:
+        events = [json.loads(line) for path in (sweep.dir / ".rompy-tasks").glob("*.jsonl")
+                  for line in path.read_text().splitlines()]
+        return {e["member"] for e in events if e["event"] == "started"}
+
+    proc = sweep.popen(*args)
+    with kill_on_exit(proc):
+        deadline = time.monotonic() + 240
+        while not {1, 5} <= started() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+        assert {1, 5} <= started(), proc.stderr.read() if proc.poll() is not None else started()
+        listed = subprocess.run(["squeue", "-h", "-n", name, "-o", "%F"], capture_output=True, text=True).stdout
+        (array,) = set(listed.split())
+        subprocess.run(["scancel", array], check=True)
+        out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    members = {m["member"]: m for m in sweep.summary()["members"]}
+    assert [members[i]["status"] for i in range(8)] == ["succeeded", "failed", "failed", "failed"] * 2
+    assert all("cancelled" in members[i]["message"] for i in (1, 2, 3, 5, 6, 7))
+    assert all("had not started" in members[i]["message"] for i in (2, 3, 6, 7))
+    tasks = {i: members[i]["details"]["slurm_job_id"] for i in range(8)}
+    assert len({tasks[i] for i in range(4)}) == 1 and len({tasks[i] for i in range(4, 8)}) == 1
+    assert tasks[0] != tasks[4]
+    flag.touch()
+    resumed = sweep.run(*args, "sweep.resume=true", timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    after = {m["member"]: m for m in sweep.summary()["members"]}
+    assert [after[i]["status"] for i in range(8)] == ["skipped", "succeeded", "succeeded", "succeeded"] * 2
+    assert len(sweep.lines()) == 16
+    for i in range(8):
+        assert json.loads((Path(after[i]["run_dir"]) / "rompy-result.json").read_text())["status"] == "succeeded"

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+from datetime import datetime
+from pathlib import Path
 
 from tests.helpers.cli import read_record, rompy_cmd, rompy_running, run_rompy
 from tests.helpers.processes import wait_for
@@ -96,3 +98,60 @@ def test_a_cancelled_member_fails_alone(workdir, fake_slurm):
     summary = json.loads((workdir / "sweep" / "summary.json").read_text())
     assert [m["status"] for m in summary["members"]] == ["succeeded", "failed", "succeeded"]
     assert "cancelled" in summary["members"][1]["message"]
+
+
+def test_members_packed_into_array_tasks_fail_alone(workdir, fake_slurm):
+    """Three members a task: a failing member and one whose worker is killed leave their task-mates be."""
+    proc = run_rompy("-m", *FAST_SWEEP, "hydra.launcher.members_per_task=3", "hydra.sweep.dir=sweep",
+                     "+backend.env_vars.M=range(0,7)",
+                     "backend.command='test $M != 4 || exit 3; test $M != 3 || kill -9 $PPID'", cwd=workdir)
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads((workdir / "sweep" / "summary.json").read_text())
+    statuses = [m["status"] for m in summary["members"]]
+    assert statuses == ["succeeded"] * 3 + ["failed", "failed", "succeeded", "succeeded"]
+    assert "killed by SIGKILL" in summary["members"][3]["message"], "its worker killed: the next member still ran"
+    assert "exited with code 3" in summary["members"][4]["message"]
+    assert len(fake_slurm.tasks()) == 3, "seven members in three array tasks"
+    tasks = [m["details"]["slurm_job_id"] for m in summary["members"]]
+    assert tasks[0] == tasks[1] == tasks[2] != tasks[3] == tasks[4] == tasks[5] != tasks[6]
+    for member in summary["members"]:
+        assert read_record(member["run_dir"])["status"] == member["status"], "each member keeps its own record"
+
+
+def test_a_task_with_more_cores_runs_its_members_side_by_side(workdir, fake_slurm):
+    proc = run_rompy("-m", *FAST_SWEEP, "hydra.launcher.members_per_task=4", "hydra.launcher.cpus_per_task=2",
+                     "hydra.sweep.dir=sweep", "+backend.env_vars.M=range(0,4)", "backend.command='sleep 1'",
+                     cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    members = json.loads((workdir / "sweep" / "summary.json").read_text())["members"]
+    spans = [(datetime.fromisoformat(m["started_at"]), datetime.fromisoformat(m["finished_at"])) for m in members]
+    # How many members ran in the middle of each member's run (ends a few ms apart do not count).
+    running = [sum(s <= start + (end - start) / 2 <= e for s, e in spans) for start, end in spans]
+    assert running == [2, 2, 2, 2], "two at a time: the task's two cores"
+    (task,) = fake_slurm.tasks()
+    assert task["state"] == "COMPLETED"
+
+
+def test_no_array_is_larger_than_max_array_size(workdir, fake_slurm):
+    proc = run_rompy("-m", *FAST_SWEEP, "hydra.launcher.max_array_size=2", "hydra.sweep.dir=sweep",
+                     "+backend.env_vars.M=range(0,5)", "backend.command='true'", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    arrays = {}
+    for task in fake_slurm.tasks():
+        arrays.setdefault(task["array_id"], []).append(task)
+    assert sorted(len(tasks) for tasks in arrays.values()) == [1, 2, 2]
+
+
+def test_task_minutes_packs_as_many_members_as_their_timeouts_fit():
+    from rompy.backends import LocalConfig
+    from rompy.sweep.executors.slurm import SlurmExecutor, members_per_task
+    from rompy.sweep.plan import MemberJob
+
+    assert members_per_task({"task_minutes": 30}, timeout_s=600) == 3
+    assert members_per_task({"task_minutes": 5}, timeout_s=600) == 1
+    assert members_per_task({"members_per_task": 8, "task_minutes": 30}, timeout_s=600) == 8
+    jobs = [MemberJob(n, [], "k", f"r{n}", resources=LocalConfig(timeout=600).resources()) for n in range(7)]
+    executor = SlurmExecutor({"task_minutes": 30, "timeout_margin_s": 60})
+    ((sbatch, packs, task_timeout),) = executor.packs(jobs, Path("/nonexistent"))
+    assert [len(p.jobs) for p in packs] == [3, 3, 1]
+    assert task_timeout == 1800 and sbatch["time"] == 32  # three 600 s members one after another, + margin

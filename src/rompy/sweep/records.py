@@ -224,6 +224,23 @@ def earlier_success(line: dict[str, Any] | None) -> dict[str, Any] | None:
     return previous if _record_says_succeeded(previous.get("run_dir")) else None
 
 
+def success_in_record(run_dir: str | None) -> dict[str, Any] | None:
+    """A member whose run record says it succeeded, though no line says so: done.
+
+    The sweep that ran it stopped before it heard (a SIGTERM while the member's last
+    seconds ran on a cluster node, a crash): running it again would run a success twice.
+    """
+    from rompy.record import RecordStore
+
+    record = RecordStore(run_dir).load() if run_dir else None
+    if record is None or record.status != "succeeded" or record.postprocess is None:
+        return None  # a member always postprocesses: without it, it was stopped before the end
+    data = record.as_dict()
+    return {"status": "succeeded", "exit_code": 0, "model_exit_code": data.get("exit_code"),
+            "started_at": data.get("started_at"), "finished_at": data.get("finished_at"),
+            "duration_s": data.get("duration_s"), "run_dir": run_dir, "run_id": data.get("run_id"), "launcher": None}
+
+
 def _record_says_succeeded(run_dir: str | None) -> bool:
     from rompy.record import RecordStore
 

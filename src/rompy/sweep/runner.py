@@ -240,7 +240,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
     from rompy.runtime import collector
     from rompy.runtime.signals import interruptible
     from rompy.sweep.progress import Progress, preview, table
-    from rompy.sweep.records import earlier_success, latest_by_key
+    from rompy.sweep.records import earlier_success, latest_by_key, success_in_record
 
     t0, started_at = time.monotonic(), utcnow()
     try:
@@ -286,7 +286,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
             todo = []
             skipped = 0
             for job in jobs:
-                previous = earlier_success(latest.get(job.key))
+                previous = earlier_success(latest.get(job.key)) or success_in_record(job.run_dir)
                 if previous is None:
                     todo.append(job)
                     continue
