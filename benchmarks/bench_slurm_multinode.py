@@ -5,9 +5,9 @@ What a 10,000-member ensemble on 100 real nodes would cost rests on these figure
 1. The same N tasks three ways, each an array throttled to --throttle tasks at a time: SLURM alone
    (`sbatch --array --wrap true`, polled with squeue every 0.2 s: the baseline), submitit's
    `map_array` of a no-op function waited on with `result()`, and a rompy sweep of `true` members on
-   the slurm launcher with its default polling. Wall times and their ratios to SLURM alone, and the CPU
-   each task took on its node (accounting's TotalCPU: on real nodes that, not this machine's two
-   cores, bounds a member).
+   the slurm launcher with its default polling, packed --pack members a task. Wall times and their
+   ratios to SLURM alone, and the CPU each task (for rompy: each member) took on its node
+   (accounting's TotalCPU: on real nodes that, not this machine's two cores, bounds a member).
 2. rompy's own memory and CPU: peak RSS of the sweep process at N members and at N/10, the slope per
    member, and its CPU seconds.
 3. Files: what the submitit and rompy runs wrote, per member and per directory.
@@ -18,13 +18,14 @@ What a 10,000-member ensemble on 100 real nodes would cost rests on these figure
 Needs the cluster up (`bash scripts/services/slurm-multinode.sh`); everything runs against it through
 SLURM_CONF. The throttle keeps N Python processes from starting at once on a machine with 2 real cores.
 
-    python benchmarks/bench_slurm_multinode.py [--members 200] [--throttle 32] [--json]
+    python benchmarks/bench_slurm_multinode.py [--members 200] [--throttle 32] [--pack 10] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -138,10 +139,10 @@ def submitit_map_array(n: int, throttle: int, work: Path) -> dict:
             "task_cpu_s": task_cpu_s(job_id, n), **files_under(folder)}
 
 
-def rompy_sweep(n: int, throttle: int, work: Path, tag: str) -> dict:
+def rompy_sweep(n: int, throttle: int, pack: int, work: Path, tag: str) -> dict:
     sweep, output = work / tag / "sweep", work / tag / "output"
     argv = [sys.executable, "-m", "rompy", "-m", "hydra/launcher=slurm", f"hydra.launcher.array_parallelism={throttle}",
-            "hydra.launcher.name=bench-rompy", "backend.command='true'", f"+backend.env_vars.M=range(0,{n})",
+            f"hydra.launcher.members_per_task={pack}", "hydra.launcher.name=bench-rompy", "backend.command='true'", f"+backend.env_vars.M=range(0,{n})",
             f"hydra.sweep.dir={sweep}", f"output_dir={output}", "sweep.progress=off"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -154,7 +155,8 @@ def rompy_sweep(n: int, throttle: int, work: Path, tag: str) -> dict:
     summary = json.loads((sweep / "summary.json").read_text())
     job_ids = sorted({m["details"]["slurm_job_id"].split("_")[0] for m in summary["members"]})
     return {"wall_s": wall, "peak_rss_mb": usage.ru_maxrss / 1024, "job_ids": job_ids,
-            "own_cpu_s": usage.ru_utime + usage.ru_stime, "task_cpu_s": task_cpu_s(job_ids[0], n),
+            "own_cpu_s": usage.ru_utime + usage.ru_stime, "tasks": math.ceil(n / pack),
+            "task_cpu_s": task_cpu_s(job_ids[0], math.ceil(n / pack)) / pack,  # per member
             "distinct_nodes": len({m["details"]["host"] for m in summary["members"]}),
             "sweep_dir": files_under(sweep), "output_dir": files_under(output)}
 
@@ -192,17 +194,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, default=200)
     parser.add_argument("--throttle", type=int, default=32)
+    parser.add_argument("--pack", type=int, default=10, help="rompy's hydra.launcher.members_per_task")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     n, throttle = args.members, args.throttle
     point_at_cluster()
-    out: dict = {"members": n, "throttle": throttle}
+    out: dict = {"members": n, "throttle": throttle, "pack": args.pack}
     with tempfile.TemporaryDirectory(prefix="bench-slurm-") as tmp:
         work = Path(tmp)
         out["slurm_alone"] = slurm_alone(n, throttle)
         out["submitit"] = submitit_map_array(n, throttle, work)
-        out["rompy"] = rompy_sweep(n, throttle, work, "rompy")
-        out["rompy_small"] = rompy_sweep(max(1, n // 10), throttle, work, "rompy-small")
+        out["rompy"] = rompy_sweep(n, throttle, args.pack, work, "rompy")
+        out["rompy_small"] = rompy_sweep(max(1, n // 10), throttle, args.pack, work, "rompy-small")
         out["unthrottled_true"] = unthrottled_true(n)
     out["submission"] = submission_rate()
     single = sh("sbatch", "--parsable", "-J", "bench-one", "-o", "/dev/null", "--wrap", "true").strip()
@@ -235,9 +238,10 @@ def main() -> None:
     print(f"  submitit map_array + result() {out['submitit']['wall_s']:7.1f} s  {r['submitit_to_slurm']:5.1f} x  "
           f"({out['submitit']['sacct_calls']} sacct calls)")
     print(f"  rompy sweep, slurm launcher   {out['rompy']['wall_s']:7.1f} s  {r['rompy_to_slurm']:5.1f} x  "
-          f"on {out['rompy']['distinct_nodes']} nodes ({r['rompy_to_submitit']:.2f} x submitit)")
+          f"on {out['rompy']['distinct_nodes']} nodes ({r['rompy_to_submitit']:.2f} x submitit; "
+          f"{args.pack} members a task, {out['rompy']['tasks']} tasks)")
     print(f"  CPU a task takes on its node (median): true {out['slurm_alone']['task_cpu_s']:.2f} s, submitit no-op "
-          f"{out['submitit']['task_cpu_s']:.2f} s, rompy member {out['rompy']['task_cpu_s']:.2f} s; "
+          f"{out['submitit']['task_cpu_s']:.2f} s, rompy per member {out['rompy']['task_cpu_s']:.2f} s; "
           f"the rompy sweep process itself {out['rompy']['own_cpu_s']:.1f} s ({small['own_cpu_s']:.1f} s at "
           f"{max(1, n // 10)} members)")
     u = out["unthrottled_true"]
