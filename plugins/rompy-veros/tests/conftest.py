@@ -21,7 +21,7 @@ IMAGE = "rompy-veros:latest"
 
 
 @pytest.fixture(scope="session")
-def veros_image(docker_client):
+def veros_image(docker_client):  # noqa: F811 - the imported fixture
     """The Veros image, built offline as the test set-up builds it (scripts/services/test-images.sh)."""
     import subprocess
 
@@ -38,7 +38,7 @@ def veros_image(docker_client):
 
 
 @pytest.fixture
-def rompy(workdir):
+def rompy(workdir):  # noqa: F811 - the imported fixture
     """`python -m rompy ARGS` in this test's empty folder; returns the completed process."""
     def run(*args: str, timeout: float = 600):
         return run_rompy(*args, cwd=workdir, timeout=timeout)
