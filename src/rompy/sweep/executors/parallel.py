@@ -132,30 +132,36 @@ class ForkExecutor:
         used = 0.0
         if jobs:
             self._warm_up(ctx, jobs[0])
+
+        def fill() -> None:
+            """Start queued members while their weights fit the budget and a worker is free or can be forked."""
+            nonlocal used
+            from rompy.core.time import utcnow
+
+            while queue and not ctx.stopping:
+                job = queue[0]
+                weight = member_weight(job, budget)
+                if busy and used + weight > budget + 1e-9:
+                    return
+                if idle:
+                    worker = idle.pop()
+                elif len(busy) < max_workers:
+                    worker = self._spawn(ctx, by_number, [*busy.values(), *idle])
+                else:
+                    return
+                if not _send(worker, job.number):  # it died while idle
+                    _retire(worker)
+                    continue
+                queue.popleft()
+                worker.job, worker.weight, worker.started_at = job, weight, utcnow().isoformat()
+                busy[worker.from_worker] = worker
+                used += weight
+                ctx.started(job)
+
         try:
             while True:
                 try:
-                    while queue and not ctx.stopping:
-                        job = queue[0]
-                        weight = member_weight(job, budget)
-                        if busy and used + weight > budget + 1e-9:
-                            break
-                        if idle:
-                            worker = idle.pop()
-                        elif len(busy) < max_workers:
-                            worker = self._spawn(ctx, by_number, [*busy.values(), *idle])
-                        else:
-                            break
-                        if not _send(worker, job.number):  # it died while idle
-                            _retire(worker)
-                            continue
-                        from rompy.core.time import utcnow
-
-                        queue.popleft()
-                        worker.job, worker.weight, worker.started_at = job, weight, utcnow().isoformat()
-                        busy[worker.from_worker] = worker
-                        used += weight
-                        ctx.started(job)
+                    fill()
                     if ctx.stopping:
                         self._stop_workers(busy, ctx)
                         while idle:
@@ -165,6 +171,7 @@ class ForkExecutor:
                             return
                         continue
                     ready, _, _ = select.select(list(busy), [], [], self.poll_s)
+                    ended = []
                     for fd in ready:
                         worker = busy[fd]
                         chunk = os.read(fd, 65536)
@@ -183,6 +190,10 @@ class ForkExecutor:
                             _retire(worker)
                         else:
                             idle.append(worker)
+                        ended.append((job, result))
+                    if all(result.status == "succeeded" for _, result in ended):
+                        fill()  # the freed cores first; recording what ended can wait that long
+                    for job, result in ended:
                         ctx.finished(job, result)
                     ctx.tick()
                 except Interrupted as exc:
