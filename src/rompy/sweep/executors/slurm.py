@@ -295,7 +295,9 @@ class SlurmExecutor:
         out = []
         for pack, sjob in zip(ready, sjobs):
             out.append(_Tracked(pack=pack, sjob=sjob, timeout_s=task_timeout))
-            log.info("members %s -> SLURM job %s", ",".join(str(j.number) for j in pack.jobs), sjob.job_id)
+            log.debug("members %s -> SLURM job %s", ",".join(str(j.number) for j in pack.jobs), sjob.job_id)
+        log.info("%d members in %d tasks -> SLURM array %s", sum(len(p.jobs) for p in ready), len(ready),
+                 sjobs[0].job_id.split("_")[0])
         return out
 
     # -- watching -------------------------------------------------------------------
