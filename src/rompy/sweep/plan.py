@@ -121,7 +121,7 @@ def plan_members(member_overrides: list[list[str]], sweep_id: str, first_number:
     seen: dict[str, int] = {}
     varying = varying_keys(member_overrides)
     for offset, overrides in enumerate(member_overrides):
-        overrides = list(overrides)
+        overrides = overrides if isinstance(overrides, list) else list(overrides)  # not a second copy
         run_id = member_run_id(sweep_id, overrides, varying)
         key = member_key(overrides)
         count = seen.get(key, 0)

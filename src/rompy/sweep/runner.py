@@ -181,8 +181,8 @@ def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool,
     """
     check_all = getattr(executor, "check_all", None)
     checks = check_all(jobs, lambda job: check_member(ctx, job, resume)) if check_all else None
-    if checks is None:
-        checks = [check_member(ctx, job, resume) for job in jobs]
+    if checks is None:  # one at a time: ten thousand checks are not held at once
+        checks = (check_member(ctx, job, resume) for job in jobs)
     by_number = {job.number: job for job in jobs}
     by_problem: dict[str, list[MemberJob]] = {}
     dry_runs: set[bool] = set()
