@@ -110,6 +110,15 @@ def check_env_name(name: str) -> str:
     return name
 
 
+def existing_working_dir(value: str | None) -> str | None:
+    """A working_dir on this machine (or a SLURM node sharing its filesystem) must already exist."""
+    from rompy._pluggable import is_existing_dir
+
+    if value is not None and not is_existing_dir(value):
+        raise ValueError("not an existing directory")
+    return value
+
+
 class BackendConfig(PluggableConfig):
     """Fields every backend shares. See docs/backend_configurations.md."""
 

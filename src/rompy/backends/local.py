@@ -8,8 +8,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from rompy._pluggable import is_existing_dir
-from rompy.backends.base import BackendConfig, BackendResult, Job, Stopwatch
+from rompy.backends.base import BackendConfig, BackendResult, Job, Stopwatch, existing_working_dir
 
 
 class LocalConfig(BackendConfig):
@@ -27,12 +26,7 @@ class LocalConfig(BackendConfig):
         None, description="Existing directory to run in instead of the run directory."
     )
 
-    @field_validator("working_dir")
-    @classmethod
-    def _working_dir_exists(cls, value):
-        if value is not None and not is_existing_dir(value):
-            raise ValueError("not an existing directory")
-        return value
+    _working_dir_exists = field_validator("working_dir")(existing_working_dir)
 
     def argv(self, command: str | list[str]) -> list[str]:
         if isinstance(command, list):

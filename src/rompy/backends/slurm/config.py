@@ -27,8 +27,7 @@ from typing import IO, Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from rompy._pluggable import is_existing_dir
-from rompy.backends.base import BackendConfig, BackendResult, Job, Resources, Stopwatch
+from rompy.backends.base import BackendConfig, BackendResult, Job, Resources, Stopwatch, existing_working_dir
 
 log = logging.getLogger("rompy.backends.slurm")
 
@@ -128,12 +127,7 @@ class SlurmConfig(BackendConfig):
 
         return format_time_limit(parse_time_limit(value))
 
-    @field_validator("working_dir")
-    @classmethod
-    def _working_dir_exists(cls, value):
-        if value is not None and not is_existing_dir(value):
-            raise ValueError("not an existing directory")
-        return value
+    _working_dir_exists = field_validator("working_dir")(existing_working_dir)
 
     @field_validator("queue", "account", "qos", "reservation", "mail_user")
     @classmethod
