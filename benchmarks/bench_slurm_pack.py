@@ -24,8 +24,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+import bench_sweep_scale  # benchmarks/ is on sys.path when a script here runs
 
 LAUNCHERS = {
     "rompy slurm, packed": lambda pack: ["hydra/launcher=slurm", f"hydra.launcher.members_per_task={pack}",
@@ -35,25 +36,13 @@ LAUNCHERS = {
 
 
 def run_sweep(work: Path, tag: str, members: int, extra: list[str]) -> dict:
-    """One sweep of `'true'` members; wall and CPU seconds of the rompy process, statuses."""
-    sweep_dir, output = work / tag / "sweep", work / tag / "out"
-    argv = [sys.executable, "-m", "rompy", "-m", *extra, "backend.command='true'",
-            f"+backend.env_vars.M=range(0,{members})", f"hydra.sweep.dir={sweep_dir}",
-            f"output_dir={output}", "sweep.progress=off"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"bench_slurm_pack: sweep failed ({code}): {' '.join(extra)}\n"
-                         f"{stderr.decode(errors='replace')[-2000:]}")
-    summary = json.loads((sweep_dir / "summary.json").read_text())
+    """One sweep of `'true'` members (bench_sweep_scale's), checked: every member succeeded."""
+    figures = bench_sweep_scale.run_sweep(work, tag, members, *extra)
+    summary = json.loads((figures["sweep_dir"] / "summary.json").read_text())
     statuses = {m["status"] for m in summary["members"]}
     if len(summary["members"]) != members or statuses != {"succeeded"}:
         raise SystemExit(f"bench_slurm_pack: {tag}: {len(summary['members'])} members, statuses {statuses}")
-    return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime}
+    return figures
 
 
 def cluster_answers() -> None:
