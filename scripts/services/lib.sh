@@ -40,10 +40,12 @@ take_lock() {
 }
 
 # Is $1 a live (not zombie) process named $2? Killed daemons linger as zombies and pids get reused, so /proc/$1 alone proves nothing.
+# A thread id is no process: /proc/<tid> exists too, and once ids wrap, a stale pid file can name a thread of another daemon.
 is_live() {
     local pid=$1 name=$2 stat
     [[ -n $pid && -d /proc/$pid ]] || return 1
     [[ $(cat "/proc/$pid/comm" 2>/dev/null) == "$name" ]] || return 1
+    [[ $(awk '$1 == "Tgid:" {print $2}' "/proc/$pid/status" 2>/dev/null) == "$pid" ]] || return 1
     # State is the field after the parenthesised command name.
     stat=$(cat "/proc/$pid/stat" 2>/dev/null) || return 1
     stat=${stat##*) }
@@ -51,11 +53,29 @@ is_live() {
 }
 
 # Pid in pid file $1 if that process is a live $2, else nothing: tells a running daemon from a pid file left by one killed hard.
+# With $3, the process must also be a SLURM daemon reading that slurm.conf: two clusters run the same daemons side by side.
 live_pid_from() {
     local pid
     [[ -f $1 ]] || return 0
     pid=$(tr -dc '0-9' 2>/dev/null <"$1" || true)
-    if is_live "$pid" "$2"; then echo "$pid"; fi
+    is_live "$pid" "$2" || return 0
+    [[ -z ${3:-} || $(slurm_conf_of "$pid") == "$3" ]] || return 0
+    echo "$pid"
+}
+
+# The slurm.conf SLURM daemon $1 reads: its -f argument, else its SLURM_CONF, else SLURM's default.
+slurm_conf_of() {
+    local arg prev="" conf=""
+    if [[ -r /proc/$1/cmdline ]]; then
+        while IFS= read -r -d '' arg; do
+            [[ $prev == -f ]] && conf=$arg
+            prev=$arg
+        done 2>/dev/null <"/proc/$1/cmdline"
+    fi
+    if [[ -z $conf ]]; then
+        conf=$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n 's/^SLURM_CONF=//p' | head -n1)
+    fi
+    echo "${conf:-/etc/slurm/slurm.conf}"
 }
 
 # Is pid file $1 stale (present, but its pid is no live process named $2, $3, ...)? Daemons refuse to start, or wait for a dead peer, while one is left.

@@ -69,11 +69,11 @@ usable_nodes() {
 # A cluster whose configuration is current, whose controller answers and whose
 # nodes all have a live slurmd and are usable: reused as it is.
 cluster_answers() {
-    [[ -n $(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld) ]] || return 1
+    [[ -n $(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld "$CONF") ]] || return 1
     conf_current || return 1
     local i
     for ((i = 1; i <= NODES; i++)); do
-        [[ -n $(live_pid_from "$RUNDIR/slurmd-n$i.pid" slurmd) ]] || return 1
+        [[ -n $(live_pid_from "$RUNDIR/slurmd-n$i.pid" slurmd "$CONF") ]] || return 1
     done
     ctld_ok && [[ $(usable_nodes) == "$NODES" ]] &&
         timeout 10 sacct -n -X -S now >/dev/null 2>&1
@@ -186,7 +186,7 @@ add_cluster() {
 # ------------------------------------------------------ slurmctld / slurmd ---
 
 start_slurmctld() {
-    if [[ -z $(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld) ]]; then
+    if [[ -z $(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld "$CONF") ]]; then
         rm -f "$RUNDIR/slurmctld.pid"
         note "$LOGDIR/slurmctld.stdout.log" "starting slurmctld"
         start_detached "$LOGDIR/slurmctld.stdout.log" slurmctld -D -f "$CONF"
@@ -200,7 +200,7 @@ start_slurmds() {
     local i node started=0
     for ((i = 1; i <= NODES; i++)); do
         node=n$i
-        [[ -n $(live_pid_from "$RUNDIR/slurmd-$node.pid" slurmd) ]] && continue
+        [[ -n $(live_pid_from "$RUNDIR/slurmd-$node.pid" slurmd "$CONF") ]] && continue
         rm -f "$RUNDIR/slurmd-$node.pid"
         mkdir -p "$SPOOLDIR/$node"
         start_detached "$LOGDIR/slurmd.stdout.log" slurmd -D -N "$node" -f "$CONF"
@@ -236,7 +236,7 @@ wait_for_nodes() {
 # slurmd and the controller: all signalled at once, each waited for.
 stop_all() {
     local pidfile pid pids=() names=()
-    if [[ -n $(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld) ]] && ctld_ok; then
+    if [[ -n $(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld "$CONF") ]] && ctld_ok; then
         local jobs
         jobs=$(timeout 10 squeue -h -o %A 2>/dev/null | sort -u | paste -sd' ' -)
         if [[ -n $jobs ]]; then
@@ -248,7 +248,7 @@ stop_all() {
     fi
     for pidfile in "$RUNDIR"/slurmd-*.pid; do
         [[ -e $pidfile ]] || continue
-        pid=$(live_pid_from "$pidfile" slurmd)
+        pid=$(live_pid_from "$pidfile" slurmd "$CONF")
         if [[ -n $pid ]]; then
             kill -TERM "$pid" 2>/dev/null || true
             pids+=("$pid")
@@ -258,7 +258,7 @@ stop_all() {
     for pid in "${pids[@]}"; do
         terminate "$pid" slurmd || names+=("$pid")
     done
-    pid=$(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld)
+    pid=$(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld "$CONF")
     if [[ -n $pid ]]; then
         terminate "$pid" slurmctld || names+=("$pid")
     fi

@@ -281,7 +281,7 @@ add_cluster() {
 ctld_ok() { timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'; }
 
 start_slurmctld() {
-    if [[ -n $(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld) ]]; then
+    if [[ -n $(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld "$SLURM_CONF") ]]; then
         # Pick up a changed slurm.conf.
         if [[ $CONF_CHANGED == 1 ]]; then
             timeout 30 scontrol reconfigure >/dev/null 2>&1 || true
@@ -296,7 +296,7 @@ start_slurmctld() {
 
 SLURMD_COLD=0
 start_slurmd() {
-    if [[ -n $(live_pid_from "$RUNDIR/slurmd.pid" slurmd) ]]; then
+    if [[ -n $(live_pid_from "$RUNDIR/slurmd.pid" slurmd "$SLURM_CONF") ]]; then
         return 0
     fi
     # Nothing of a job can still run when no slurmstepd is left (they outlive
@@ -395,8 +395,8 @@ selftest() {
 # ------------------------------------------------------------------ stop ---
 
 stop_daemon() {
-    local name=$1 pidfile=$2 pid
-    pid=$(live_pid_from "$pidfile" "$name")
+    local name=$1 pidfile=$2 conf=${3:-} pid
+    pid=$(live_pid_from "$pidfile" "$name" "$conf")
     if [[ -n $pid ]]; then
         terminate "$pid" "$name" || true
     fi
@@ -404,8 +404,8 @@ stop_daemon() {
 }
 
 stop_all() {
-    stop_daemon slurmd "$RUNDIR/slurmd.pid"
-    stop_daemon slurmctld "$RUNDIR/slurmctld.pid"
+    stop_daemon slurmd "$RUNDIR/slurmd.pid" "$SLURM_CONF"
+    stop_daemon slurmctld "$RUNDIR/slurmctld.pid" "$SLURM_CONF"
     stop_daemon slurmdbd "$RUNDIR/slurmdbd.pid"
 }
 
