@@ -13,6 +13,10 @@
 CPU seconds (the command and everything it waited for) are printed beside wall times:
 on a machine other work shares, they move far less than wall times do.
 
+Every sweep's files stay on disk until the end: ext4 avoids reusing inodes freed in the
+last minutes, so deleting one sweep's thousands of run directories would make the next
+sweep's file creations pay for the deletion.
+
     python benchmarks/bench_sweep_scale.py [--members 1000] [--small 100] [--large 10000] [--repeat 1]
 """
 
@@ -60,19 +64,11 @@ def append_drift(times: list[float]) -> float:
     return ((last[-1] - last[0]) / (len(last) - 1)) / ((first[-1] - first[0]) / (len(first) - 1))
 
 
-def clean(result: dict) -> None:
-    import shutil
-
-    for key in ("sweep_dir", "output"):
-        shutil.rmtree(result[key].parent, ignore_errors=True)
-
-
 def parallel_vs_sequential(work: Path, members: int, repeat: int) -> dict:
     best: dict[str, dict] = {}
     for r in range(repeat):
         for launcher in ("sequential", "parallel"):
             result = run_sweep(work, f"{launcher}-{r}", members, f"hydra/launcher={launcher}")
-            clean(result)
             if launcher not in best or result["wall_s"] < best[launcher]["wall_s"]:
                 best[launcher] = result
     return {"members": members, "sequential": best["sequential"], "parallel": best["parallel"],
@@ -81,10 +77,8 @@ def parallel_vs_sequential(work: Path, members: int, repeat: int) -> dict:
 
 def flat_sequential(work: Path, small: int, large: int) -> dict:
     small_run = run_sweep(work, "small", small)
-    clean(small_run)
     large_run = run_sweep(work, "large", large)
     drift = append_drift(ends(large_run["sweep_dir"]))
-    clean(large_run)
     return {"small": small, "large": large, "small_run": small_run, "large_run": large_run,
             "rss_ratio": large_run["rss_mb"] / small_run["rss_mb"],
             "per_member_s": (large_run["wall_s"] - small_run["wall_s"]) / (large - small),

@@ -132,6 +132,26 @@ def run_id_override(run_id: str, line: str):
                     _value=QuotedString(text=run_id, quote=Quote.single), input_line=line)
 
 
+#: `key=<integer>`, `+key=...`, `++key=...` with a plain dotted key: what an ensemble over `range()` gives each member.
+_INT_VALUE_LINE = re.compile(r"(\+{0,2})([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)=(-?(?:0|[1-9][0-9]*))", re.ASCII)
+
+
+def int_value_override(line: str):
+    """The parsed form of `[+|++]a.b=<integer>`, built directly; None for any other line.
+
+    Hydra's parser would give the same, at a fraction of a millisecond per line that a
+    10,000-member sweep pays twice for every member (checked, then run).
+    """
+    match = _INT_VALUE_LINE.fullmatch(line)
+    if match is None:
+        return None
+    from hydra.core.override_parser.types import Override, OverrideType, ValueType
+
+    kind = (OverrideType.CHANGE, OverrideType.ADD, OverrideType.FORCE_ADD)[len(match.group(1))]
+    return Override(type=kind, key_or_group=match.group(2), value_type=ValueType.ELEMENT,
+                    _value=int(match.group(3)), input_line=line)
+
+
 def overrides_dirname(parsed: list, exclude_keys: list[str], item_sep: str, kv_sep: str) -> str:
     """`hydra.job.override_dirname` for a member's parsed overrides (what Hydra 1.3 computes)."""
     lines = sorted(o.input_line for o in parsed if o.key_or_group not in exclude_keys)

@@ -18,6 +18,8 @@ CASES = [
     ["+backend.env_vars={X: '1'}", "backend={cpu: 3}"],
     ["+ensemble=demo", "model.depths=[5]"],
     ["backend.timeout=120", "run_id='sw-a.b_c-1234abcd'"],  # the run id a sweep gives: built, not parsed
+    ["+backend.env_vars.M=7", "++backend.env_vars.N=-3", "backend.cpu=0"],  # a range's values: built too
+    ["+backend.env_vars.M=07", "backend.timeout=1_200"],  # not plain integers: Hydra's parser reads them
     [],
 ]
 
@@ -69,3 +71,34 @@ def test_bad_value_override_raises_like_hydra(loader_and_master):
     with pytest.raises(Exception) as full_exc:
         loader.load_sweep_config(master, ["backend.nope=1"])
     assert type(fast_exc.value) is type(full_exc.value)
+
+
+@pytest.mark.parametrize("line", ["a.b=5", "+a=0", "++a_1.b2=-17", "a=05", "a=1_000", "a=+5", "a=5.0",
+                                  "a=true", "a.0=3", "~a=1", "a@pkg=1", "a/b=2", "a=5 ", "a= 5"])
+def test_integer_lines_built_as_hydra_parses_them(line):
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from rompy._hydra import int_value_override
+
+    built = int_value_override(line)
+    if built is not None:
+        assert built == OverridesParser.create().parse_overrides([line])[0]
+    else:  # left to Hydra: anything but `[+|++]dotted.key=<plain integer>`
+        assert line not in ("a.b=5", "+a=0", "++a_1.b2=-17")
+
+
+def test_a_check_sees_the_override_list_whenever_the_config_reads_it(loader_and_master):
+    """The whole-sweep check leaves the override list out of the hydra node only when the
+    member's config cannot read it; a config that reads the node gets all of it."""
+    from rompy._hydra import hydra_job
+
+    loader, master = loader_and_master
+    composer = MemberComposer(loader, master)
+    plain = composer.compose(["backend.timeout=100"], 0, "a")
+    reading = composer.compose(["backend.timeout=200", "+backend.env_vars.N='${hydra:job.num}'"], 1, "b")
+    assert not plain.reads_hydra and reading.reads_hydra
+    assert list(plain.activate().overrides.task) == ["backend.timeout=100"]  # a run always gets the list
+    node = reading.activate(for_check=True)
+    assert OmegaConf.to_container(node.overrides.task, resolve=False) == reading.task_overrides
+    with hydra_job(reading.hydra_cfg):
+        assert OmegaConf.to_container(reading.task_cfg, resolve=True)["backend"]["env_vars"]["N"] == 1

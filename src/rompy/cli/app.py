@@ -64,8 +64,11 @@ def _sources(overrides: list[str]):
     return Sources(overrides=overrides, choices=choices, search_dirs=search_dirs)
 
 
-def validate(cfg) -> tuple[object, dict]:
-    """DictConfig -> (RunConfig, unresolved source dict); ConfigError with one clear line."""
+def validate(cfg, overrides: list[str] | None = None) -> tuple[object, dict]:
+    """DictConfig -> (RunConfig, unresolved source dict); ConfigError with one clear line.
+
+    `overrides`: the command line's overrides, if not those of the current Hydra job.
+    """
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
     from pydantic import ValidationError
@@ -73,18 +76,18 @@ def validate(cfg) -> tuple[object, dict]:
     from rompy.cli.diagnostics import format_validation_error
     from rompy.config import RunConfig
 
+    source = OmegaConf.to_container(cfg, resolve=False)
     try:
-        data = OmegaConf.to_container(cfg, resolve=True)
+        data = OmegaConf.to_container(cfg, resolve=True) if _interpolates(source) else _plain_copy(source)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
         raise ConfigError(f"{key + ': ' if key else ''}{str(exc).splitlines()[0]}") from None
-    source = OmegaConf.to_container(cfg, resolve=False)
     from rompy.redaction import check_composed, env_reference_paths
 
     problem = check_composed(source)
     if problem:
         raise ConfigError(problem)
-    overrides = _task_overrides()
+    overrides = _task_overrides() if overrides is None else overrides
     _period_as_given(data, overrides)
     _period_as_given(source, overrides)
     try:
@@ -92,6 +95,27 @@ def validate(cfg) -> tuple[object, dict]:
     except ValidationError as exc:
         hidden = env_reference_paths(source)
         raise ConfigError(format_validation_error(exc, data, _sources(overrides), hidden=hidden)) from None
+
+
+def _interpolates(value) -> bool:
+    """Does any string in a plain config hold `${`? Without one, resolving changes nothing
+    (a sweep validates each member twice: converting once is what it saves)."""
+    if isinstance(value, str):
+        return "${" in value
+    if isinstance(value, dict):
+        return any(_interpolates(k) or _interpolates(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_interpolates(v) for v in value)
+    return False
+
+
+def _plain_copy(value):
+    """A deep copy of plain dicts and lists (what to_container returns)."""
+    if isinstance(value, dict):
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_copy(v) for v in value]
+    return value
 
 
 # What the config file keeps of a period when the command line sets one part of it: start is the anchor.

@@ -19,12 +19,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from rompy._hydra import run_id_override
+from rompy._hydra import int_value_override, run_id_override
 
 log = logging.getLogger("rompy.sweep")
 
 #: The run id a sweep gives each member (always a slug: letters, digits, `.`, `_`, `-`).
 _RUN_ID_LINE = re.compile(r"run_id='([A-Za-z0-9._-]+)'")
+#: How a config reads the hydra node (`${hydra:job.num}`); `hydra :` is no interpolation OmegaConf accepts.
+_HYDRA_RESOLVER = "hydra:"
 #: Parsed override lines kept for the members that share them (group choices, fixed values).
 PARSED_KEPT = 512
 
@@ -39,17 +41,24 @@ class ComposedMember:
     override_dirname: str
     num: int
     job_id: str
+    reads_hydra: bool = True  # may its task config read the hydra node (`${hydra:...}`)?
 
-    def activate(self):
-        """Write this member's values into the shared hydra node and return it (rompy._hydra.hydra_job makes it current)."""
+    def activate(self, for_check: bool = False):
+        """Write this member's values into the shared hydra node and return it (rompy._hydra.hydra_job makes it current).
+
+        `for_check`: the whole-sweep check of a member whose config reads nothing from the
+        hydra node leaves out its override list, the one costly value (the check is given
+        the list itself). A member that runs always gets the whole node, as Hydra gives it.
+        """
         from omegaconf import open_dict, read_write
 
         node = self.hydra_cfg.hydra
+        with_list = not for_check or self.reads_hydra
         if _is_writable(node):  # a template's node, made writable once (flag changes walk the whole node)
-            _write_member_values(node, self)
+            _write_member_values(node, self, with_list)
         else:
             with read_write(node), open_dict(node):
-                _write_member_values(node, self)
+                _write_member_values(node, self, with_list)
         node._set_parent(self.task_cfg)
         return node
 
@@ -99,11 +108,7 @@ class MemberComposer:
     def _parse(self, overrides: list[str]) -> list:
         parsed = []
         for line in overrides:
-            override = self._parsed.get(line)
-            if override is None and (own_run_id := _RUN_ID_LINE.fullmatch(line)):
-                override = run_id_override(own_run_id.group(1), line)  # one per member: not worth a parse
-                parsed.append(override)
-                continue
+            override = self._parsed.get(line) or _built_directly(line)
             if override is None:
                 override = self._parser.parse_overrides([line])[0]
                 if len(self._parsed) >= PARSED_KEPT:  # a sweep over 10,000 values parses 10,000 lines once each
@@ -136,20 +141,29 @@ class MemberComposer:
         key = tuple(groups)
         template = self._templates.get(key)
         if template is None:
-            template = _split(self._loader.load_sweep_config(self._master, list(groups)))
-            _writable(template[1].hydra)
-            self._templates[key] = template
-        template_task, hydra_cfg = template
-        task_cfg = _copy(template_task)
+            task_part, hydra_cfg = _split(self._loader.load_sweep_config(self._master, list(groups)))
+            _writable(hydra_cfg.hydra)
+            template = self._templates[key] = (_Snapshot(task_part), hydra_cfg)
+        snapshot, hydra_cfg = template
+        task_cfg = snapshot.copy()
         apply_value_overrides(values, task_cfg)
         dirname_conf = hydra_cfg.hydra.job.config.override_dirname
         dirname = overrides_dirname(parsed, exclude_keys=list(dirname_conf.exclude_keys),
                                     item_sep=dirname_conf.item_sep, kv_sep=dirname_conf.kv_sep)
-        return ComposedMember(task_cfg, hydra_cfg, [o.input_line for o in parsed], dirname, number, job_id)
+        lines = [o.input_line for o in parsed]
+        reads_hydra = snapshot.reads_hydra or any(_HYDRA_RESOLVER in line for line in lines)
+        return ComposedMember(task_cfg, hydra_cfg, lines, dirname, number, job_id, reads_hydra)
 
 
-def _write_member_values(node, member: ComposedMember) -> None:
-    node.overrides.task = list(member.task_overrides)
+def _built_directly(line: str):
+    """A line each member has its own of (its run id, its value of a range), parsed without Hydra's parser."""
+    own_run_id = _RUN_ID_LINE.fullmatch(line)
+    return run_id_override(own_run_id.group(1), line) if own_run_id else int_value_override(line)
+
+
+def _write_member_values(node, member: ComposedMember, with_list: bool = True) -> None:
+    if with_list:
+        node.overrides.task = list(member.task_overrides)
     node.job.override_dirname = member.override_dirname
     node.job.num = member.num
     node.job.id = member.job_id
@@ -168,13 +182,28 @@ def _is_writable(node) -> bool:
     return OmegaConf.is_readonly(node) is False and OmegaConf.is_struct(node) is False
 
 
-def _copy(cfg):
-    """A deep copy of a composed config: a pickle round trip (about twice as fast as deepcopy,
-    resolver cache included), deepcopy for what does not pickle (a structured config's odd type)."""
-    try:
-        return pickle.loads(pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL))
-    except Exception:  # noqa: BLE001 - any pickling problem: the slower copy is always right
-        return copy.deepcopy(cfg)
+class _Snapshot:
+    """A template's task part, copied for each member.
+
+    Pickled once, unpickled per member: a pickle round trip copies faster than deepcopy
+    (resolver cache included), and the template never changes. What does not pickle (a
+    structured config's odd type) is deep-copied instead.
+    """
+
+    def __init__(self, cfg):
+        from omegaconf import OmegaConf
+
+        self._cfg = cfg
+        self.reads_hydra = _HYDRA_RESOLVER in str(OmegaConf.to_container(cfg, resolve=False))
+        try:
+            self._pickled: bytes | None = pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - any pickling problem: the slower copy is always right
+            self._pickled = None
+
+    def copy(self):
+        if self._pickled is not None:
+            return pickle.loads(self._pickled)
+        return copy.deepcopy(self._cfg)
 
 
 def _split(cfg) -> tuple[Any, Any]:

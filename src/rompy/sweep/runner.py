@@ -157,9 +157,9 @@ def check_member(ctx: SweepContext, job: MemberJob, resume: bool) -> MemberCheck
         return MemberCheck(job.number, format_hydra_error(exc, job.launch_overrides))
     check = MemberCheck(job.number, run_dir=expected_run_dir(member.task_cfg))
     try:
-        member.activate()
+        member.activate(for_check=True)
         with hydra_job(member.hydra_cfg):
-            config, _ = validate(member.task_cfg)
+            config, _ = validate(member.task_cfg, member.task_overrides)
     except RompyError as exc:
         check.problem = str(exc)
         return check
