@@ -40,14 +40,26 @@ ENTRY_POINT_GROUPS: dict[str, tuple[str, ...]] = {
 
 
 @lru_cache(maxsize=None)
-def _entry_points(kind: str) -> dict[str, object]:
+def plugin_entry_points() -> dict[str, dict[str, object]]:
+    """Entry points of installed packages per kind, name -> entry point, the first group winning.
+
+    One pass over every installed package's metadata serves every kind: each pass costs a
+    run's start-up what reading all those files costs.
+    """
     from importlib.metadata import entry_points
 
-    found: dict[str, object] = {}
-    for group in ENTRY_POINT_GROUPS[kind]:
-        for ep in entry_points(group=group):
-            found.setdefault(ep.name, ep)
+    every = entry_points()
+    found: dict[str, dict[str, object]] = {}
+    for kind, groups in ENTRY_POINT_GROUPS.items():
+        found[kind] = {}
+        for group in groups:
+            for ep in every.select(group=group):
+                found[kind].setdefault(ep.name, ep)
     return found
+
+
+def _entry_points(kind: str) -> dict[str, object]:
+    return plugin_entry_points()[kind]
 
 
 def _import_path(path: str):

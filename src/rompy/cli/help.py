@@ -225,23 +225,11 @@ def _table(rows: list[tuple[str, str, str]], indent: str) -> list[str]:
     return lines
 
 
-_PLUGIN_TYPES: dict[str, list[str]] | None = None
-
-
 def _plugin_types() -> dict[str, list[str]]:
-    """Type names registered by installed packages, per kind (one pass over the metadata)."""
-    global _PLUGIN_TYPES
-    if _PLUGIN_TYPES is None:
-        from importlib.metadata import entry_points
+    """Type names registered by installed packages, per kind."""
+    from rompy.registry import plugin_entry_points
 
-        from rompy.registry import ENTRY_POINT_GROUPS
-
-        every = entry_points()  # read once; select() only filters
-        _PLUGIN_TYPES = {
-            kind: list(dict.fromkeys(ep.name for group in groups for ep in every.select(group=group)))
-            for kind, groups in ENTRY_POINT_GROUPS.items()
-        }
-    return _PLUGIN_TYPES
+    return {kind: list(eps) for kind, eps in plugin_entry_points().items()}
 
 
 def _config_class(kind: str, option: Option):
