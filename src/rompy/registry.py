@@ -39,9 +39,15 @@ ENTRY_POINT_GROUPS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Where an installed package names the package that holds its config group options
+#: (`veros = "rompy_veros.conf"`): read by `rompy --help`, which lists options without Hydra.
+CONFIG_GROUPS_ENTRY_POINT = "rompy.config_groups"
+
+
 @lru_cache(maxsize=None)
 def plugin_entry_points() -> dict[str, dict[str, object]]:
-    """Entry points of installed packages per kind, name -> entry point, the first group winning.
+    """Entry points of installed packages per kind (and `config_groups`), name -> entry point,
+    the first group winning.
 
     One pass over every installed package's metadata serves every kind: each pass costs a
     run's start-up what reading all those files costs.
@@ -50,7 +56,7 @@ def plugin_entry_points() -> dict[str, dict[str, object]]:
 
     every = entry_points()
     found: dict[str, dict[str, object]] = {}
-    for kind, groups in ENTRY_POINT_GROUPS.items():
+    for kind, groups in {**ENTRY_POINT_GROUPS, "config_groups": (CONFIG_GROUPS_ENTRY_POINT,)}.items():
         found[kind] = {}
         for group in groups:
             for ep in every.select(group=group):

@@ -33,6 +33,23 @@ def test_the_package_brings_its_options_to_rompy(rompy, workdir):
     assert not (workdir / "output").exists()
 
 
+def test_rompy_help_lists_the_package_options_where_hydra_searches_them(rompy, workdir):
+    """--help lists the plugin's options (it reads the `rompy.config_groups` entry point, no Hydra),
+    with the plugin's folder at the place Hydra's search path has it."""
+    import importlib.util
+    import re
+
+    text = rompy("--help").stdout
+    for group, option in [("model", "veros_acc"), ("postprocessor", "veros_summary"), ("ensemble", "veros_friction")]:
+        assert re.search(rf"^{group}=\S*\b{option}\b", text, re.M), f"{group}={option} not listed"
+    section = text.split("Config search path")[1].split("  Commit your own")[0]
+    listed = [line.split()[-1] for line in section.splitlines()[1:]]
+    conf = Path(importlib.util.find_spec("rompy_veros.conf").submodule_search_locations[0]).resolve()
+    searched = [row.split("|")[2].strip() for row in rompy("--info", "searchpath").stdout.splitlines()
+                if row.startswith("| ") and ("file://" in row or "pkg://rompy_veros" in row)]
+    assert [str(conf) if row == "pkg://rompy_veros.conf" else row.removeprefix("file://") for row in searched] == listed
+
+
 def _fake_restart(path: Path, nx: int, ny: int, nz: int) -> str:
     """An HDF5 file shaped as a Veros restart of an nx x ny x nz grid (2 ghost cells each side in x and y)."""
     import h5py

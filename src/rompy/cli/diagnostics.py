@@ -133,7 +133,7 @@ def config_file_problem(exc: BaseException, argv: list[str] = ()) -> str | None:
             from rompy.cli.searchpath import search_path  # the error does not name the file: find it
 
             selected = [f"{a.split('=', 1)[0].lstrip('+~')}/{a.split('=', 1)[1]}.yaml" for a in argv if "=" in a]
-            return files.find_unreadable([folder for folder, _ in search_path(list(argv))],
+            return files.find_unreadable([folder for folder, _ in search_path(list(argv), plugins=True)],
                                    not_utf8=isinstance(exc, UnicodeDecodeError), selected=selected) or (
                 f"a config file cannot be read: {exc}")
         exc = exc.__cause__ or exc.__context__

@@ -321,7 +321,7 @@ def render_help(argv: list[str] | None = None) -> str:
     from rompy.cli.searchpath import CONFIG_NAME, flag_value, search_path
 
     argv = list(argv or [])
-    folders = search_path(argv)
+    folders = search_path(argv, plugins=True)
     groups = scan_groups(folders)
     primary, defaults = primary_config(folders, flag_value(argv, "--config-name", "-cn") or CONFIG_NAME)
 

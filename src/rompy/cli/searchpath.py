@@ -45,8 +45,34 @@ def flag_value(argv: list[str], long: str, short: str) -> str | None:
     return value
 
 
-def search_path(argv: list[str]) -> list[tuple[Path, str]]:
-    """Every config folder for this command line, in search order, each with a label for messages."""
+def plugin_conf_dirs() -> list[tuple[Path, str]]:
+    """Config folders of installed plugin packages (entry point group `rompy.config_groups`).
+
+    Their own Hydra search-path plugins put these folders on the search path when rompy
+    composes; the entry point lets rompy list their options without starting Hydra.
+    """
+    import importlib.util
+
+    from rompy.registry import plugin_entry_points
+
+    found = []
+    for name, entry_point in plugin_entry_points()["config_groups"].items():
+        try:
+            spec = importlib.util.find_spec(entry_point.module)
+        except (ImportError, ValueError):
+            spec = None
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        if locations:
+            found.append((Path(locations[0]).resolve(), f"plugin {name}"))
+    return found
+
+
+def search_path(argv: list[str], plugins: bool = False) -> list[tuple[Path, str]]:
+    """Every config folder for this command line, in search order, each with a label for messages.
+
+    `plugins`: with the folders of installed plugin packages, where Hydra has them (after the
+    primary folder, before --config-dir); finding them reads every package's metadata.
+    """
     shipped = shipped_conf_dir().resolve()
     found: list[tuple[Path, str]] = []
     local = Path.cwd() / "conf"
@@ -56,6 +82,8 @@ def search_path(argv: list[str]) -> list[tuple[Path, str]]:
         found.append((Path(entry).expanduser().resolve(), CONFIG_PATH_VARIABLE))
     config_path = flag_value(argv, "--config-path", "-cp")
     found.append((Path(config_path).resolve() if config_path else shipped, "primary" if config_path else "shipped"))
+    if plugins:
+        found.extend(plugin_conf_dirs())
     config_dir = flag_value(argv, "--config-dir", "-cd")
     if config_dir:
         found.append((Path(config_dir).expanduser().resolve(), "--config-dir"))
