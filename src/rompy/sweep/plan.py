@@ -87,6 +87,10 @@ def member_run_id(sweep_id: str, overrides: list[str], varying: set[str] | None 
     return f"{sweep_id}-{slug}-{key}" if slug else f"{sweep_id}-{key}"
 
 
+#: One string per folder that holds members' run directories, shared by all its members.
+_FOLDERS: dict[str, str] = {}
+
+
 @dataclass(slots=True)
 class MemberJob:
     """One member as the runner and the executors see it (slots: a sweep holds ten thousand)."""
@@ -96,8 +100,26 @@ class MemberJob:
     key: str
     run_id: str
     replace_run_dir: bool = False  # a resumed sweep replaces what an unfinished member left
-    run_dir: str | None = None
     resources: Any = None  # the member's backend Resources, known once it is validated
+    # Its run directory (see run_dir), kept as its folder when it is `<folder>/<run_id>`, as
+    # nearly always: ten thousand members then share one folder string.
+    _run_dir_folder: str | None = None
+    _run_dir_elsewhere: str | None = None
+
+    @property
+    def run_dir(self) -> str | None:
+        """The member's run directory once it is known (after the check), else None."""
+        if self._run_dir_folder is not None:
+            return f"{self._run_dir_folder}/{self.run_id}"
+        return self._run_dir_elsewhere
+
+    @run_dir.setter
+    def run_dir(self, value: str | None) -> None:
+        folder, _, name = (value or "").rpartition("/")
+        if value and name == self.run_id and folder:
+            self._run_dir_folder, self._run_dir_elsewhere = _FOLDERS.setdefault(folder, folder), None
+        else:
+            self._run_dir_folder, self._run_dir_elsewhere = None, value
 
     @property
     def label(self) -> str:
