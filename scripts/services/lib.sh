@@ -53,29 +53,33 @@ is_live() {
 }
 
 # Pid in pid file $1 if that process is a live $2, else nothing: tells a running daemon from a pid file left by one killed hard.
-# With $3, the process must also be a SLURM daemon reading that slurm.conf: two clusters run the same daemons side by side.
+# With $3, the process must also be a SLURM daemon reading that slurm.conf (two clusters run the same daemons side
+# by side), and with $4 the emulated node it serves (`slurmd -N <node>`: a hundred of them share one conf).
 live_pid_from() {
     local pid
     [[ -f $1 ]] || return 0
     pid=$(tr -dc '0-9' 2>/dev/null <"$1" || true)
     is_live "$pid" "$2" || return 0
-    [[ -z ${3:-} || $(slurm_conf_of "$pid") == "$3" ]] || return 0
+    [[ -z ${3:-} || $(slurm_option_of "$pid" -f) == "$3" ]] || return 0
+    [[ -z ${4:-} || $(slurm_option_of "$pid" -N) == "$4" ]] || return 0
     echo "$pid"
 }
 
-# The slurm.conf SLURM daemon $1 reads: its -f argument, else its SLURM_CONF, else SLURM's default.
-slurm_conf_of() {
-    local arg prev="" conf=""
+# The value of option $2 (-f: the slurm.conf, -N: the node name) in the command line of SLURM daemon $1.
+# Without -f a daemon reads its SLURM_CONF, else SLURM's default; without -N, nothing.
+slurm_option_of() {
+    local arg prev="" value=""
     if [[ -r /proc/$1/cmdline ]]; then
         while IFS= read -r -d '' arg; do
-            [[ $prev == -f ]] && conf=$arg
+            [[ $prev == "$2" ]] && value=$arg
             prev=$arg
         done 2>/dev/null <"/proc/$1/cmdline"
     fi
-    if [[ -z $conf ]]; then
-        conf=$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n 's/^SLURM_CONF=//p' | head -n1)
+    if [[ $2 == -f && -z $value ]]; then
+        value=$(tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | sed -n 's/^SLURM_CONF=//p' | head -n1)
+        value=${value:-/etc/slurm/slurm.conf}
     fi
-    echo "${conf:-/etc/slurm/slurm.conf}"
+    echo "$value"
 }
 
 # Is pid file $1 stale (present, but its pid is no live process named $2, $3, ...)? Daemons refuse to start, or wait for a dead peer, while one is left.

@@ -73,7 +73,7 @@ cluster_answers() {
     conf_current || return 1
     local i
     for ((i = 1; i <= NODES; i++)); do
-        [[ -n $(live_pid_from "$RUNDIR/slurmd-n$i.pid" slurmd "$CONF") ]] || return 1
+        [[ -n $(live_pid_from "$RUNDIR/slurmd-n$i.pid" slurmd "$CONF" "n$i") ]] || return 1
     done
     ctld_ok && [[ $(usable_nodes) == "$NODES" ]] &&
         timeout 10 sacct -n -X -S now >/dev/null 2>&1
@@ -200,7 +200,7 @@ start_slurmds() {
     local i node started=0
     for ((i = 1; i <= NODES; i++)); do
         node=n$i
-        [[ -n $(live_pid_from "$RUNDIR/slurmd-$node.pid" slurmd "$CONF") ]] && continue
+        [[ -n $(live_pid_from "$RUNDIR/slurmd-$node.pid" slurmd "$CONF" "$node") ]] && continue
         rm -f "$RUNDIR/slurmd-$node.pid"
         mkdir -p "$SPOOLDIR/$node"
         start_detached "$LOGDIR/slurmd.stdout.log" slurmd -D -N "$node" -f "$CONF"
@@ -235,7 +235,7 @@ wait_for_nodes() {
 # Cancel the cluster's jobs (their slurmstepd outlive slurmd), then stop every
 # slurmd and the controller: all signalled at once, each waited for.
 stop_all() {
-    local pidfile pid pids=() names=()
+    local pidfile pid node pids=() names=()
     if [[ -n $(live_pid_from "$RUNDIR/slurmctld.pid" slurmctld "$CONF") ]] && ctld_ok; then
         local jobs
         jobs=$(timeout 10 squeue -h -o %A 2>/dev/null | sort -u | paste -sd' ' -)
@@ -248,7 +248,8 @@ stop_all() {
     fi
     for pidfile in "$RUNDIR"/slurmd-*.pid; do
         [[ -e $pidfile ]] || continue
-        pid=$(live_pid_from "$pidfile" slurmd "$CONF")
+        node=${pidfile##*/slurmd-}
+        pid=$(live_pid_from "$pidfile" slurmd "$CONF" "${node%.pid}")
         if [[ -n $pid ]]; then
             kill -TERM "$pid" 2>/dev/null || true
             pids+=("$pid")

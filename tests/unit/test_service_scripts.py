@@ -20,7 +20,7 @@ LIB = Path(__file__).resolve().parents[2] / "scripts" / "services" / "lib.sh"
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
 
-# A process named "fakectld" with a second thread, its argv ending in `-f <conf>`.
+# A process named "fakectld" with a second thread, its argv ending in `-f <conf> -N n3`.
 DAEMON = textwrap.dedent(
     """
     import ctypes, sys, threading, time
@@ -52,7 +52,7 @@ def daemon(tmp_path):
         pytest.skip("the fake daemon reads its thread id with the x86_64 gettid number")
     conf = tmp_path / "slurm.conf"
     proc = subprocess.Popen(
-        [sys.executable, "-c", DAEMON, "-f", str(conf)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", DAEMON, "-f", str(conf), "-N", "n3"], stdout=subprocess.PIPE, text=True
     )
     try:
         tid = proc.stdout.readline().strip()
@@ -87,6 +87,14 @@ def test_a_daemon_of_another_cluster_is_not_ours(tmp_path, daemon):
     pidfile.write_text(f"{pid}\n")
     assert live_pid_from(pidfile, "fakectld", str(conf)) == str(pid)
     assert live_pid_from(pidfile, "fakectld", "/etc/slurm/slurm.conf") == ""
+
+
+def test_a_daemon_of_another_emulated_node_is_not_ours(tmp_path, daemon):
+    pid, _, conf = daemon
+    pidfile = tmp_path / "slurmd-n5.pid"
+    pidfile.write_text(f"{pid}\n")
+    assert live_pid_from(pidfile, "fakectld", str(conf), "n3") == str(pid)
+    assert live_pid_from(pidfile, "fakectld", str(conf), "n5") == ""
 
 
 def test_a_dead_process_is_not_live(tmp_path):
