@@ -79,3 +79,15 @@ def test_the_times_to_loop_over():
     assert period.contains(datetime(2019, 1, 1, 12)) and datetime(2019, 1, 3) not in period
     later = TimeRange(start="20190101T12", duration="1d", interval="6h")
     assert period.common_times(later) == [datetime(2019, 1, 1, 12), datetime(2019, 1, 1, 18), datetime(2019, 1, 2)]
+
+
+def test_iso_dates_are_read_without_strptime():
+    """Dates as configs write them go through the C parser: a run's start-up does not import strptime's module."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from rompy.core.time import TimeRange; "
+            "TimeRange(start='2020-02-21T04:00:00', duration='1d'); TimeRange(start='2019-01-01T06', end='2019-01-02'); "
+            "print('_strptime' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"

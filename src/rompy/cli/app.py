@@ -73,7 +73,6 @@ def validate(cfg, overrides: list[str] | None = None) -> tuple[object, dict]:
     from omegaconf.errors import OmegaConfBaseException
     from pydantic import ValidationError
 
-    from rompy.cli.diagnostics import format_validation_error
     from rompy.config import RunConfig
 
     source = OmegaConf.to_container(cfg, resolve=False)
@@ -93,6 +92,8 @@ def validate(cfg, overrides: list[str] | None = None) -> tuple[object, dict]:
     try:
         return RunConfig.model_validate(data), source
     except ValidationError as exc:
+        from rompy.cli.diagnostics import format_validation_error
+
         hidden = env_reference_paths(source)
         raise ConfigError(format_validation_error(exc, data, _sources(overrides), hidden=hidden)) from None
 
@@ -231,10 +232,11 @@ def run_cli(argv: list[str]) -> int:
 
 
 def _cli(argv: list[str], process_ends: bool) -> int:
-    from rompy.cli import subcommands
+    if _may_be_subcommand(argv):  # `rompy runs ...`: never a Hydra override (those hold = or +/~)
+        from rompy.cli import subcommands
 
-    if subcommands.is_subcommand(argv):  # `rompy runs ...`: never a Hydra override (those hold = or +/~)
-        return subcommands.main(argv)
+        if subcommands.is_subcommand(argv):
+            return subcommands.main(argv)
     from rompy.cli.completion import answer_subcommand
 
     if answer_subcommand(argv):  # tab completion of a sub-command's line: answered without Hydra
@@ -252,6 +254,11 @@ def _cli(argv: list[str], process_ends: bool) -> int:
         return _compose_and_run(argv)
 
 
+def _may_be_subcommand(argv: list[str]) -> bool:
+    """A bare first word: neither an override (`=`, a leading + or ~) nor a flag (a leading -)."""
+    return bool(argv) and "=" not in argv[0] and not argv[0].startswith(("-", "+", "~"))
+
+
 def _compose_and_run(argv: list[str]) -> int:
     from rompy.cli import console
     from rompy.runtime.active_runs import clean_up_leftovers
@@ -264,7 +271,6 @@ def _compose_and_run(argv: list[str]) -> int:
 
     from rompy._hydra import version_base
     from rompy.cli import completion, compose, searchpath
-    from rompy.cli.diagnostics import config_file_problem, format_hydra_error
     from rompy.cli.searchpath import CONFIG_NAME, CONFIG_PATH_VARIABLE, shipped_conf_dir
 
     for entry in filter(None, os.environ.get(CONFIG_PATH_VARIABLE, "").split(":")):
@@ -292,6 +298,8 @@ def _compose_and_run(argv: list[str]) -> int:
             if completion.installs_bash_completion(argv):
                 sys.stdout.write(completion.PYTHON_M_COMPLETION)
     except (HydraException, OmegaConfBaseException, ValueError) as exc:  # ValueError: some bad overrides
+        from rompy.cli.diagnostics import format_hydra_error
+
         error(format_hydra_error(exc, argv))
         return EXIT_USAGE
     except SystemExit as exc:  # argparse: --help, bad flags
@@ -299,6 +307,7 @@ def _compose_and_run(argv: list[str]) -> int:
     except KeyboardInterrupt:
         return EXIT_SIGINT
     except Exception as exc:  # a broken config file, or a launcher whose optional extra is missing
+        from rompy.cli.diagnostics import config_file_problem
         from rompy.errors import MissingExtra
 
         missing = MissingExtra.of(exc, " ".join(a for a in argv if a.startswith("hydra/")) or "this command")

@@ -38,12 +38,11 @@ def answer_subcommand(argv: list[str]) -> bool:
     (False). On a sub-command's line, the options, statuses, sweep ids and run ids are all
     there is (True): Hydra is not asked.
     """
-    from rompy.cli.subcommands import SUBCOMMANDS, completion_words
-
     pairs = list(zip(argv, argv[1:]))
     if not (any(flag in ("-sc", "--shell-completion") and value == "query=bash" for flag, value in pairs)
             or "--shell-completion=query=bash" in argv):
         return False
+    from rompy.cli.subcommands import SUBCOMMANDS, completion_words
     line = os.environ.get("COMP_LINE", "")
     words = line.split()[1:]  # the program's name is not completed
     index = len(words) if not words or line.endswith(" ") else len(words) - 1

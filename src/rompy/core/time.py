@@ -80,6 +80,11 @@ def parse_date(value: Any) -> datetime:
     text = str(value).strip()
     if isinstance(value, int) and not re.fullmatch(r"\d{8}", text):
         raise ValueError(f"not a date (numbers are not read as Unix timestamps); {_DATE_RULE}")
+    if text[4:5] == "-":  # ISO 8601 as written in configs: the C parser, without importing strptime's
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass  # e.g. '2019-1-1T6', which the formats below still read
     for fmt in _DATE_FORMATS:
         try:
             return datetime.strptime(text, fmt)
