@@ -23,11 +23,10 @@ pytestmark = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="
 # A process named "fakectld" with a second thread, its argv ending in `-f <conf> -N n3`.
 DAEMON = textwrap.dedent(
     """
-    import ctypes, sys, threading, time
+    import ctypes, threading, time
     ctypes.CDLL(None).prctl(15, b"fakectld", 0, 0, 0)  # PR_SET_NAME: threads inherit it
-    libc = ctypes.CDLL(None)
     def report_tid():
-        print(libc.syscall(186), flush=True)  # gettid (x86_64)
+        print(threading.get_native_id(), flush=True)
         time.sleep(60)
     threading.Thread(target=report_tid, daemon=True).start()
     time.sleep(60)
@@ -46,10 +45,6 @@ def live_pid_from(pidfile: Path, *args: str) -> str:
 
 @pytest.fixture
 def daemon(tmp_path):
-    import platform
-
-    if platform.machine() != "x86_64":
-        pytest.skip("the fake daemon reads its thread id with the x86_64 gettid number")
     conf = tmp_path / "slurm.conf"
     proc = subprocess.Popen(
         [sys.executable, "-c", DAEMON, "-f", str(conf), "-N", "n3"], stdout=subprocess.PIPE, text=True

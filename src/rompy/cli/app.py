@@ -69,6 +69,8 @@ def validate(cfg, overrides: list[str] | None = None) -> tuple[object, dict]:
 
     `overrides`: the command line's overrides, if not those of the current Hydra job.
     """
+    import copy
+
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
     from pydantic import ValidationError
@@ -77,7 +79,8 @@ def validate(cfg, overrides: list[str] | None = None) -> tuple[object, dict]:
 
     source = OmegaConf.to_container(cfg, resolve=False)
     try:
-        data = OmegaConf.to_container(cfg, resolve=True) if _interpolates(source) else _plain_copy(source)
+        # Without a `${` anywhere, resolving changes nothing: a sweep validates every member twice.
+        data = OmegaConf.to_container(cfg, resolve=True) if "${" in str(source) else copy.deepcopy(source)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
         raise ConfigError(f"{key + ': ' if key else ''}{str(exc).splitlines()[0]}") from None
@@ -96,27 +99,6 @@ def validate(cfg, overrides: list[str] | None = None) -> tuple[object, dict]:
 
         hidden = env_reference_paths(source)
         raise ConfigError(format_validation_error(exc, data, _sources(overrides), hidden=hidden)) from None
-
-
-def _interpolates(value) -> bool:
-    """Does any string in a plain config hold `${`? Without one, resolving changes nothing
-    (a sweep validates each member twice: converting once is what it saves)."""
-    if isinstance(value, str):
-        return "${" in value
-    if isinstance(value, dict):
-        return any(_interpolates(k) or _interpolates(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_interpolates(v) for v in value)
-    return False
-
-
-def _plain_copy(value):
-    """A deep copy of plain dicts and lists (what to_container returns)."""
-    if isinstance(value, dict):
-        return {k: _plain_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain_copy(v) for v in value]
-    return value
 
 
 # What the config file keeps of a period when the command line sets one part of it: start is the anchor.

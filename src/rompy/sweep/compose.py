@@ -193,12 +193,12 @@ class _Snapshot:
     def __init__(self, cfg):
         from omegaconf import OmegaConf
 
-        self._cfg = cfg
         self.reads_hydra = _HYDRA_RESOLVER in str(OmegaConf.to_container(cfg, resolve=False))
+        self._cfg = None  # kept only for what does not pickle
         try:
             self._pickled: bytes | None = pickle.dumps(cfg, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception:  # noqa: BLE001 - any pickling problem: the slower copy is always right
-            self._pickled = None
+            self._pickled, self._cfg = None, cfg
 
     def copy(self):
         if self._pickled is not None:
