@@ -55,6 +55,21 @@ def test_error_names_the_yaml_file_when_the_value_came_from_one(workdir):
     assert str(workdir / "conf/backend/broken.yaml") in proc.stderr
 
 
+@pytest.mark.parametrize("overrides,where", [
+    # Hydra applies value overrides after group choices, wherever they stand on the line
+    (["backend.cpu=-1", "backend=docker", "dry_run=true"], "(set by override 'backend.cpu=-1')"),
+    (["backend=docker", "backend.cpu=-1", "dry_run=true"], "(set by override 'backend.cpu=-1')"),
+    # an error about a whole node names the overrides of the keys under it
+    (["period.start=2023-01-01", "period.end=2022-01-01", "dry_run=true"],
+     "(set by override 'period.start=2023-01-01', override 'period.end=2022-01-01')"),
+])
+def test_error_names_the_override_that_set_the_value(workdir, overrides, where):
+    proc = run_rompy(*overrides, cwd=workdir)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith(where), proc.stderr
+    assert ".yaml" not in proc.stderr
+
+
 def test_debug_true_shows_the_traceback(workdir):
     proc = run_rompy("debug=true", "run_id=dbg", "backend.working_dir=/", "backend.command=[/nonexistent/binary]",
                      cwd=workdir)

@@ -27,13 +27,19 @@ class Sources:
     search_dirs: list[str] = field(default_factory=list)
 
     def origin(self, path: str) -> str:
+        """Where the value at `path` came from.
+
+        Hydra applies value overrides after the group choices, wherever they stand on the
+        command line, so an override of the path (or of a key under it) wins over the file.
+        """
         group = path.split(".", 1)[0]
-        for override in reversed(self.overrides):
-            key = override.split("=", 1)[0].lstrip("+~")
-            if key in GROUPS and key == group:
-                break  # a group choice: the value came from that group's file
-            if path == key or path.startswith(key + "."):
+        keyed = [(override.split("=", 1)[0].lstrip("+~"), override) for override in self.overrides]
+        for key, override in reversed(keyed):
+            if key not in GROUPS and (path == key or path.startswith(key + ".")):
                 return f"set by override '{_shorten(override)}'"
+        below = [override for key, override in keyed if key not in GROUPS and key.startswith(path + ".")]
+        if below:
+            return "set by " + ", ".join(f"override '{_shorten(override)}'" for override in below)
         if group in GROUPS and group in self.choices:
             choice = self.choices[group]
             for folder in self.search_dirs:
