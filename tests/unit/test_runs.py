@@ -274,3 +274,15 @@ def test_a_plain_run_imports_neither_rich_nor_sqlite(workdir):
     imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time")}
     assert not {m for m in imported if m.split(".")[0] in ("rich", "jinja2", "matplotlib", "sqlite3", "selenium")}
     assert not {m for m in imported if m.startswith("rompy.runs")}
+
+
+def test_diff_tells_keys_under_a_mapping_the_other_run_leaves_empty():
+    from rompy.runs.diff import diff_records
+
+    a = {"config": {"backend": {"env_vars": {"OMP_NUM_THREADS": "2"}, "timeout": 120}, "x": {"y": {"z": 1}}}}
+    b = {"config": {"backend": {"env_vars": {}, "timeout": 3600}, "x": {}}}
+    keys = [key for key, _, _ in diff_records(a, b).config]
+    assert keys == ["backend.env_vars.OMP_NUM_THREADS", "backend.timeout", "x.y.z"]
+    empty = {"config": {"backend": {"env_vars": {}}}}
+    assert not diff_records(empty, empty)
+    assert [key for key, _, _ in diff_records(empty, {"config": {"backend": {}}}).config] == ["backend.env_vars"]

@@ -86,6 +86,10 @@ def differing(views: list[dict[str, Any]]) -> list[str]:
     if len(views) < 2:
         return []
     keys: set[str] = set().union(*views)
+    # An empty mapping where another run has keys under it is told by those keys
+    # ('env_vars.A: 1 | (absent)'), not as a value of its own beside them.
+    parents = {key[:i] for key in keys for i, char in enumerate(key) if char == "."}
+    keys -= {k for k in parents & keys if all(view.get(k, MISSING) in ({}, MISSING) for view in views)}
     first = views[0]
     return sorted(k for k in keys if any(view.get(k, MISSING) != first.get(k, MISSING) for view in views))
 
