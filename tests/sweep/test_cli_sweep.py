@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rompy.sweep.plan import member_key
-from tests.helpers.cli import kill_on_exit
+from tests.helpers.cli import kill_on_exit, run_rompy
 
 EXITER = textwrap.dedent('''
     import sys
@@ -261,8 +261,6 @@ def test_a_dry_run_sweep_previews_the_members_and_creates_nothing(sweep):
 
 
 def test_resume_without_a_sweep_dir_resumes_the_latest_sweep_with_the_same_overrides(tmp_path):
-    from tests.helpers.cli import run_rompy
-
     ok = tmp_path / "ok"  # member 2 fails until this file exists
     sweep = ["-m", f"output_dir={tmp_path / 'out'}", f"backend.command='test $M != 2 -o -e {ok}'",
              "+backend.env_vars.M=1,2"]
@@ -282,8 +280,6 @@ def test_resume_without_a_sweep_dir_resumes_the_latest_sweep_with_the_same_overr
 
 
 def test_resume_without_a_sweep_dir_and_nothing_like_it_is_one_line(tmp_path):
-    from tests.helpers.cli import run_rompy
-
     proc = run_rompy("-m", f"output_dir={tmp_path / 'out'}", "backend.command='true'", "+backend.env_vars.M=1,2",
                      "sweep.resume=true", cwd=tmp_path)
     assert proc.returncode == 2
@@ -309,3 +305,18 @@ def test_resume_trusts_a_member_record_that_says_it_succeeded(sweep):
     assert [after[i]["status"] for i in range(3)] == ["skipped", "skipped", "succeeded"]
     kept = json.loads((Path(done[1]["run_dir"]) / "rompy-result.json").read_text())
     assert after[1]["previous"]["finished_at"] == kept["finished_at"], "member 1 is known from its record"
+
+
+def test_a_sweep_named_by_run_id_gives_each_member_its_own_run_and_previews_them(tmp_path):
+    """`-m ... run_id=NAME` names the sweep: members once all got the run id NAME and collided."""
+    args = ("-m", "model.depths=[10],[20]", "backend.command='true'", "sweep.progress=off")
+    unnamed = run_rompy(*args, "dry_run=true", cwd=tmp_path)
+    assert unnamed.returncode == 0 and "run_id=NAME" in unnamed.stdout, "the preview says its ids are per command"
+    dry = run_rompy(*args, "run_id=ens", "dry_run=true", cwd=tmp_path)
+    assert dry.returncode == 0 and "run_id=NAME" not in dry.stdout
+    previewed = {line.split()[1] for line in dry.stdout.splitlines() if line[:1].isdigit()}
+    real = run_rompy(*args, "run_id=ens", cwd=tmp_path)
+    assert real.returncode == 0, real.stderr
+    records = [json.loads(p.read_text()) for p in (tmp_path / "output").glob("ens-*/rompy-result.json")]
+    assert {r["run_id"] for r in records} == previewed and len(previewed) == 2
+    assert {r["status"] for r in records} == {"succeeded"}

@@ -41,6 +41,19 @@ def test_injected_overrides_and_own_run_ids():
     assert jobs[1].launch_overrides == ["run_id=mine", "a=2", "delete_existing=true"]
 
 
+def test_one_run_id_for_every_member_names_the_sweep_not_each_member():
+    """`-m a=1,2 run_id=ens` gave both members the run id `ens`: the second found its directory taken."""
+    jobs = plan_members([["a=1", "run_id=ens"], ["a=2", "run_id=ens"]], "ens")
+    assert [job.run_id for job in jobs] == [f"ens-a-1-{jobs[0].key}", f"ens-a-2-{jobs[1].key}"]
+    for job in jobs:  # the member's own id comes last, so it wins over the sweep's
+        assert job.launch_overrides == [*job.overrides, f"run_id='{job.run_id}'"]
+    swept = plan_members([["run_id=x"], ["run_id=y"]], "s")
+    assert [job.run_id for job in swept] == ["x", "y"]
+    assert [job.launch_overrides for job in swept] == [["run_id=x"], ["run_id=y"]]
+    twice = plan_members([["run_id=x", "a=1"], ["run_id=x", "a=1"], ["a=2"]], "s")
+    assert twice[1].run_id == "x-1" and twice[1].launch_overrides[-1] == "run_id='x-1'"
+
+
 def test_duplicate_members_get_distinct_ids():
     jobs = plan_members([["a=1"], ["a=1"]], "s")
     assert jobs[0].run_id != jobs[1].run_id and jobs[0].key != jobs[1].key

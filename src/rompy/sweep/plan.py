@@ -78,10 +78,21 @@ def varying_keys(member_overrides: list[list[str]]) -> set[str]:
             if len(seen) > 1 or any(key not in keys for keys in present)} - {"output_dir", "delete_existing"}
 
 
-def member_run_id(sweep_id: str, overrides: list[str], varying: set[str] | None = None) -> str:
+def own_run_id(overrides: list[str], varying: set[str] | None = None) -> str | None:
+    """The member's own run id: a `run_id` override whose value differs between members (`run_id=a,b`).
+
+    One run_id for every member (`-m run_id=ens1 ...`) names the sweep: it is the sweep id.
+    """
+    if varying is not None and "run_id" not in varying:
+        return None
     own = [o for o in overrides if override_key(o) == "run_id"]
-    if own:
-        return own[-1].split("=", 1)[1].strip("'\"")
+    return own[-1].split("=", 1)[1].strip("'\"") if own else None
+
+
+def member_run_id(sweep_id: str, overrides: list[str], varying: set[str] | None = None) -> str:
+    own = own_run_id(overrides, varying)
+    if own is not None:
+        return own
     slug = _slug(overrides, varying)
     key = member_key(overrides)
     return f"{sweep_id}-{slug}-{key}" if slug else f"{sweep_id}-{key}"
@@ -100,6 +111,7 @@ class MemberJob:
     key: str
     run_id: str
     replace_run_dir: bool = False  # a resumed sweep replaces what an unfinished member left
+    own_run_id: bool = False  # its overrides name its run id (`run_id=a,b`)
     resources: Any = None  # the member's backend Resources, known once it is validated
     # Its run directory (see run_dir), kept as its folder when it is `<folder>/<run_id>`, as
     # nearly always: ten thousand members then share one folder string.
@@ -129,7 +141,7 @@ class MemberJob:
     def launch_overrides(self) -> list[str]:
         """The overrides a member is composed from: its own, plus its run id and, on resume, delete_existing."""
         launch = list(self.overrides)
-        if not any(override_key(o) == "run_id" for o in self.overrides):
+        if not self.own_run_id:  # after a run_id naming the whole sweep: the last one wins
             launch.append(f"run_id='{self.run_id}'")
         if self.replace_run_dir:
             launch.append("delete_existing=true")
@@ -150,8 +162,9 @@ def plan_members(member_overrides: list[list[str]], sweep_id: str, first_number:
         seen[key] = count + 1
         if count:  # the same overrides twice (e.g. `a=1,1`): keep the runs apart
             key, run_id = f"{key}-{count}", f"{run_id}-{count}"
-        jobs.append(MemberJob(number=first_number + offset, overrides=overrides, key=key,
-                              run_id=run_id, replace_run_dir=replace_run_dirs))
+        jobs.append(MemberJob(number=first_number + offset, overrides=overrides, key=key, run_id=run_id,
+                              replace_run_dir=replace_run_dirs,
+                              own_run_id=not count and own_run_id(overrides, varying) is not None))
     return jobs
 
 

@@ -141,7 +141,14 @@ def table(members: Iterable[dict[str, Any]], counts: dict[str, int], sweep_dir: 
     return Table(["#", "status", "exit", "time", "run id", "overrides"], body, footer, status_column=1)
 
 
-def preview(jobs, sweep_dir: str) -> Table:
-    """What a dry-run sweep prints: every member with the run id the real sweep will use."""
-    return Table(["#", "run id", "overrides"], [[str(job.number), job.run_id, job.label] for job in jobs],
-                 f"dry run: {len(jobs)} members valid; the sweep would write to {sweep_dir}; nothing was created")
+def preview(jobs, sweep_dir: str, id_per_command: bool = False) -> Table:
+    """What a dry-run sweep prints: every member with the run id the real sweep will use.
+
+    With `id_per_command` (no run_id, no hydra.sweep.dir) the sweep id the run ids start
+    with is new for every command, so the footer says how to keep it.
+    """
+    footer = f"dry run: {len(jobs)} members valid; the sweep would write to {sweep_dir}; nothing was created"
+    if id_per_command:
+        footer += ("\nthe first part of each run id is new for every command: give the sweep a name "
+                   "with run_id=NAME (or hydra.sweep.dir=DIR) to run with exactly these ids")
+    return Table(["#", "run id", "overrides"], [[str(job.number), job.run_id, job.label] for job in jobs], footer)

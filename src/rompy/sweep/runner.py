@@ -249,6 +249,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         console.configure("INFO")
     settings = load_settings(master)
     sweep_dir = Path(str(master.hydra.sweep.dir))
+    id_per_command = _is_default_sweep_dir(master, sweep_dir) and not OmegaConf.select(master, "run_id", default=None)
     if settings.resume and _is_default_sweep_dir(master, sweep_dir):
         sweep_dir = _sweep_to_resume(master, sweep_dir)
     sweep_id = sweep_id_from(OmegaConf.select(master, "run_id", default=None), str(sweep_dir))
@@ -274,7 +275,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         sweep.set_exit_code(EXIT_USAGE)
         return None
     if dry_runs == {True}:
-        preview(jobs, str(sweep_dir)).print(sys.stdout)
+        preview(jobs, str(sweep_dir), id_per_command).print(sys.stdout)
         sweep.set_exit_code(EXIT_OK)
         return None
 
