@@ -4,7 +4,7 @@ import io
 
 from rompy.sweep.plan import MemberJob, plan_members
 from rompy.sweep.records import MemberResult
-from rompy.sweep.progress import Progress, table
+from rompy.sweep.progress import Progress, preview, table
 from rompy.sweep.runner import TABLE_ROWS, rows_first
 
 
@@ -63,3 +63,10 @@ def test_a_large_sweeps_table_shows_its_failures_and_says_how_many_rows_it_leave
     text = table(lines, {"succeeded": 9998, "failed": 2}, "/s", total=10_000).plain().splitlines()
     assert text[-2] == f"... {10_000 - TABLE_ROWS} more not shown (rompy sweeps /s lists them all)"
     assert text[-1].startswith("10000 members: 9998 succeeded, 2 failed")
+
+
+def test_a_one_member_sweep_says_member():
+    line = {"member": 0, "status": "succeeded", "run_id": "r0", "overrides": ["x=1"]}
+    assert table([line], {"succeeded": 1}, "/s", total=1).plain().splitlines()[-1].startswith("1 member: 1 succeeded")
+    footer = preview([MemberJob(0, ["x=1"], "k", "r0")], "/s").plain().splitlines()[-1]
+    assert footer.startswith("dry run: 1 member valid;")

@@ -135,7 +135,7 @@ def table(members: Iterable[dict[str, Any]], counts: dict[str, int], sweep_dir: 
         ])
     total = len(body) if total is None else total
     totals = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-    footer = f"{total} members: {totals or 'none'} | results in {sweep_dir}"
+    footer = f"{_members(total)}: {totals or 'none'} | results in {sweep_dir}"
     if total > len(body):
         footer = (f"... {total - len(body)} more not shown (rompy sweeps {sweep_dir} lists them all)\n" + footer)
     return Table(["#", "status", "exit", "time", "run id", "overrides"], body, footer, status_column=1)
@@ -147,8 +147,12 @@ def preview(jobs, sweep_dir: str, id_per_command: bool = False) -> Table:
     With `id_per_command` (no run_id, no hydra.sweep.dir) the sweep id the run ids start
     with is new for every command, so the footer says how to keep it.
     """
-    footer = f"dry run: {len(jobs)} members valid; the sweep would write to {sweep_dir}; nothing was created"
+    footer = f"dry run: {_members(len(jobs))} valid; the sweep would write to {sweep_dir}; nothing was created"
     if id_per_command:
         footer += ("\nthe first part of each run id is new for every command: give the sweep a name "
                    "with run_id=NAME (or hydra.sweep.dir=DIR) to run with exactly these ids")
     return Table(["#", "run id", "overrides"], [[str(job.number), job.run_id, job.label] for job in jobs], footer)
+
+
+def _members(count: int) -> str:
+    return f"{count} member" if count == 1 else f"{count} members"
