@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rompy.redaction import is_secret_name
+from rompy.sweep.plan import override_key
 
 GROUPS = ("backend", "postprocessor", "model")
 
@@ -33,7 +34,7 @@ class Sources:
         command line, so an override of the path (or of a key under it) wins over the file.
         """
         group = path.split(".", 1)[0]
-        keyed = [(override.split("=", 1)[0].lstrip("+~"), override) for override in self.overrides]
+        keyed = [(override_key(override), override) for override in self.overrides]
         for key, override in reversed(keyed):
             if key not in GROUPS and (path == key or path.startswith(key + ".")):
                 return f"set by override '{_shorten(override)}'"
@@ -153,7 +154,7 @@ def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
         return problem
     text = str(exc).strip()
     if "Config group override must be a string" in text:
-        bad = [a for a in argv if a.split("=", 1)[0].lstrip("+~") in GROUPS and "=" in a]
+        bad = [a for a in argv if override_key(a) in GROUPS and "=" in a]
         culprit = bad[-1] if bad else "group=option"
         return f"{culprit}: a config group option is a name (e.g. backend=local), {text.split('. ', 1)[-1]}"
     full_key = getattr(exc, "full_key", None)
@@ -220,7 +221,7 @@ def _selected_fields(group: str, key: str, argv: list[str]) -> set[str]:
     from rompy.registry import known_types, resolve
     from rompy.cli.compose import compose_or_none
 
-    rest = [arg for arg in argv if arg.split("=", 1)[0].lstrip("+~") != key]
+    rest = [arg for arg in argv if override_key(arg) != key]
     cfg = compose_or_none(rest, str(shipped_conf_dir()), CONFIG_NAME) if argv else None
     try:
         from omegaconf import OmegaConf
