@@ -1,7 +1,9 @@
 """Turn SIGINT and SIGTERM into an `Interrupted` exception in the main thread.
 
 Raising (instead of exiting) lets every `finally` block run: the process group
-is killed, the container removed and the record marked `interrupted`.
+is killed, the container removed and the record marked `interrupted`. Bookkeeping
+that must not stop half-way (a sweep reading what its members reported) runs in a
+`held()` block, at whose end a signal that arrived inside it is raised.
 """
 
 from __future__ import annotations
@@ -13,8 +15,36 @@ from contextlib import contextmanager
 from rompy.errors import Interrupted
 
 
+class _Hold:
+    depth = 0                  # nested held() blocks open in the main thread
+    pending: int | None = None  # a signal that arrived inside them
+
+
 def _raise_interrupted(signum, frame):
+    if _Hold.depth:
+        _Hold.pending = signum
+        return
     raise Interrupted(signum)
+
+
+@contextmanager
+def held():
+    """Within this block a signal waits: Interrupted is raised when the outermost block ends.
+
+    For work whose half would be lost, such as a report read from a file and not yet
+    recorded. Blocks that wait on something outside rompy (a model, a poll) stay outside.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _Hold.depth += 1
+    try:
+        yield
+    finally:
+        _Hold.depth -= 1
+        if not _Hold.depth and _Hold.pending is not None:
+            signum, _Hold.pending = _Hold.pending, None
+            raise Interrupted(signum)
 
 
 def _first_signal_only():
@@ -67,6 +97,7 @@ def interrupt_on_first_signal() -> None:
     For a forked sweep worker: it gets a fresh handler (the one inherited from the sweep
     may have fired already), and every `interruptible()` block of its member keeps it.
     """
+    _Hold.depth, _Hold.pending = 0, None  # a fork inside a held() block must not hold our signals
     handler = _first_signal_only()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, handler)

@@ -21,6 +21,7 @@ from typing import Any
 from rompy import sweep
 from rompy.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, Interrupted
 from rompy.runtime.files import creatable_problem
+from rompy.runtime.signals import held
 from rompy.sweep.plan import MemberJob, plan_members, sweep_id_from
 from rompy.sweep.records import (
     FAILED_STATUSES,
@@ -93,8 +94,9 @@ class SweepContext:
 
     def finished(self, job: MemberJob, result: MemberResult, was_running: bool = True,
                  previous: dict[str, Any] | None = None) -> None:
-        line = member_line(job, result, self.launcher, self.sweep_id, previous)
-        self.ended[job.number] = (result.status, self.results.append(line))
+        with held():  # a member's results line and its place in the summary go together
+            line = member_line(job, result, self.launcher, self.sweep_id, previous)
+            self.ended[job.number] = (result.status, self.results.append(line))
         if previous is None:
             self.progress.finished(job, result, was_running)
         if result.status == "interrupted" and self.stop_reason != "fail_fast":

@@ -158,44 +158,48 @@ class ForkExecutor:
                 used += weight
                 ctx.started(job)
 
+        # Handing out members and recording what workers report run in held blocks: a
+        # Ctrl-C or SIGTERM half-way would lose a started worker or a result already read.
         try:
             while True:
                 try:
-                    fill()
-                    if ctx.stopping:
-                        self._stop_workers(busy, ctx)
-                        while idle:
-                            _retire(idle.pop())
-                    if not busy:
-                        if not queue or ctx.stopping:
-                            return
-                        continue
+                    with signals.held():
+                        fill()
+                        if ctx.stopping:
+                            self._stop_workers(busy, ctx)
+                            while idle:
+                                _retire(idle.pop())
+                        if not busy:
+                            if not queue or ctx.stopping:
+                                return
+                            continue
                     ready, _, _ = select.select(list(busy), [], [], self.poll_s)
-                    ended = []
-                    for fd in ready:
-                        worker = busy[fd]
-                        chunk = os.read(fd, 65536)
-                        if chunk:
-                            worker.data.extend(chunk)
-                            body = worker.message()
-                            if body is None:
-                                continue
-                            result = MemberResult.from_dict(json.loads(body.decode("utf-8")))
-                        else:
-                            result = self._dead(worker)
-                        del busy[fd]
-                        used = max(0.0, used - worker.weight)
-                        job, worker.job = worker.job, None
-                        if not chunk or result.status == "interrupted" or worker.signalled:
-                            _retire(worker)
-                        else:
-                            idle.append(worker)
-                        ended.append((job, result))
-                    if all(result.status == "succeeded" for _, result in ended):
-                        fill()  # the freed cores first; recording what ended can wait that long
-                    for job, result in ended:
-                        ctx.finished(job, result)
-                    ctx.tick()
+                    with signals.held():
+                        ended = []
+                        for fd in ready:
+                            worker = busy[fd]
+                            chunk = os.read(fd, 65536)
+                            if chunk:
+                                worker.data.extend(chunk)
+                                body = worker.message()
+                                if body is None:
+                                    continue
+                                result = MemberResult.from_dict(json.loads(body.decode("utf-8")))
+                            else:
+                                result = self._dead(worker)
+                            del busy[fd]
+                            used = max(0.0, used - worker.weight)
+                            job, worker.job = worker.job, None
+                            if not chunk or result.status == "interrupted" or worker.signalled:
+                                _retire(worker)
+                            else:
+                                idle.append(worker)
+                            ended.append((job, result))
+                        if all(result.status == "succeeded" for _, result in ended):
+                            fill()  # the freed cores first; recording what ended can wait that long
+                        for job, result in ended:
+                            ctx.finished(job, result)
+                        ctx.tick()
                 except Interrupted as exc:
                     ctx.interrupt(exc.exit_code)
                     self._forward(busy, exc.signum)

@@ -302,27 +302,36 @@ class SlurmExecutor:
 
     # -- watching -------------------------------------------------------------------
     def _watch(self, tracked: list[_Tracked], ctx) -> None:
+        """Follow the tasks to their end. What a task reported is read and recorded in held
+        blocks: a Ctrl-C or SIGTERM between reading a progress file and recording its
+        members would lose what they did."""
+        from rompy.runtime.signals import held
+
         poll_s = float(self.params.get("poll_s") or 1.0)
         status_every = float(self.params.get("status_interval_s") or 3.0)
         pending = list(tracked)
 
         def started(item: _Tracked) -> None:
-            self._progress(item, ctx)
+            with held():
+                self._progress(item, ctx)
 
         def ended(item: _Tracked, state: str) -> bool:
-            self._progress(item, ctx)
+            with held():
+                self._progress(item, ctx)
             if self._needs_final_state(item, state):
                 return False
-            self._settle(item, state, ctx)
+            with held():
+                self._settle(item, state, ctx)
             return True
 
         def each_round(pending: list[_Tracked]) -> bool:
-            for item in pending:
-                if item.running_since is not None:
-                    self._progress(item, ctx)
-            if ctx.stopping and not self._stop(pending, ctx):
-                return False
-            ctx.tick()
+            with held():
+                for item in pending:
+                    if item.running_since is not None:
+                        self._progress(item, ctx)
+                if ctx.stopping and not self._stop(pending, ctx):
+                    return False
+                ctx.tick()
             return True
 
         while pending:
