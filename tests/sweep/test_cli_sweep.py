@@ -320,3 +320,28 @@ def test_a_sweep_named_by_run_id_gives_each_member_its_own_run_and_previews_them
     records = [json.loads(p.read_text()) for p in (tmp_path / "output").glob("ens-*/rompy-result.json")]
     assert {r["run_id"] for r in records} == previewed and len(previewed) == 2
     assert {r["status"] for r in records} == {"succeeded"}
+
+
+def test_run_ids_swept_with_other_values_start_each_members_run_id(tmp_path):
+    """`-m run_id=a,b model.depths=[10],[20]` gave two members each run id: the second of each collided."""
+    args = ("-m", "run_id=a,b", "model.depths=[10],[20]", "backend.command='true'", "sweep.progress=off")
+    dry = run_rompy(*args, "dry_run=true", cwd=tmp_path)
+    assert dry.returncode == 0 and "run_id=NAME" not in dry.stdout, "these ids do not change per command"
+    previewed = [line.split()[1] for line in dry.stdout.splitlines() if line[:1].isdigit()]
+    real = run_rompy(*args, cwd=tmp_path)
+    assert real.returncode == 0, real.stderr
+    records = {json.loads(p.read_text())["run_id"]: json.loads(p.read_text())["status"]
+               for p in (tmp_path / "output").glob("*/rompy-result.json")}
+    assert sorted(records) == sorted(previewed) and len(records) == 4
+    assert set(records.values()) == {"succeeded"}
+    assert sorted(run_id.split("-depths-")[0] for run_id in records) == ["a", "a", "b", "b"]
+
+
+def test_a_run_id_for_the_whole_sweep_is_checked_as_a_single_runs_is(tmp_path):
+    """It was cleaned into a sweep id (`bad/../x` -> `bad-.-x`) where a single run refuses it."""
+    proc = run_rompy("-m", "run_id=bad/../x", "model.depths=[10],[20]", "dry_run=true", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "rompy: error: run_id = 'bad/../x': run_id must be 1-200 letters, digits, '.', '_' or '-', start with a "
+        "letter or digit and not contain '..' (it names a folder inside output_dir) (set by override 'run_id=bad/../x')"]
+    assert not (tmp_path / "output").exists()

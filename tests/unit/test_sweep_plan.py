@@ -52,6 +52,9 @@ def test_one_run_id_for_every_member_names_the_sweep_not_each_member():
     assert [job.launch_overrides for job in swept] == [["run_id=x"], ["run_id=y"]]
     twice = plan_members([["run_id=x", "a=1"], ["run_id=x", "a=1"], ["a=2"]], "s")
     assert twice[1].run_id == "x-1" and twice[1].launch_overrides[-1] == "run_id='x-1'"
+    crossed = plan_members([["run_id=x", "a=1"], ["run_id=x", "a=2"], ["run_id=y", "a=1"]], "s")
+    assert [job.run_id for job in crossed] == [f"x-a-1-{crossed[0].key}", f"x-a-2-{crossed[1].key}", "y"]
+    assert crossed[0].launch_overrides[-1] == f"run_id='{crossed[0].run_id}'"
 
 
 def test_duplicate_members_get_distinct_ids():

@@ -3,7 +3,8 @@
 A member's run id is `<sweep id>-<slug>-<key>` (docs/sweeps.md): the sweep's run_id or
 its directory's name; the values that vary, made readable; and a hash of the member's
 overrides (leaving out how to sweep: `hydra.*`, `sweep.*`, `dry_run`), which is its
-identity for resume. A member whose own overrides set `run_id` keeps that run id.
+identity for resume. A member whose own overrides set `run_id` keeps that run id when no
+other member sets it too; otherwise it takes the sweep id's place.
 """
 
 from __future__ import annotations
@@ -89,13 +90,18 @@ def own_run_id(overrides: list[str], varying: set[str] | None = None) -> str | N
     return own[-1].split("=", 1)[1].strip("'\"") if own else None
 
 
-def member_run_id(sweep_id: str, overrides: list[str], varying: set[str] | None = None) -> str:
+def member_run_id(sweep_id: str, overrides: list[str], varying: set[str] | None = None,
+                  own_is_unique: bool = True) -> str:
+    """`<sweep id>-<slug>-<key>`, or the member's own run id. An own run id that other members
+    share with different overrides (`run_id=a,b` crossed with `model.depths=[10],[20]`)
+    starts the run id in place of the sweep id."""
     own = own_run_id(overrides, varying)
-    if own is not None:
+    if own is not None and own_is_unique:
         return own
-    slug = _slug(overrides, varying)
+    slug = _slug(overrides, None if varying is None else varying - {"run_id"})
     key = member_key(overrides)
-    return f"{sweep_id}-{slug}-{key}" if slug else f"{sweep_id}-{key}"
+    prefix = sweep_id if own is None else own
+    return f"{prefix}-{slug}-{key}" if slug else f"{prefix}-{key}"
 
 
 #: One string per folder that holds members' run directories, shared by all its members.
@@ -154,17 +160,24 @@ def plan_members(member_overrides: list[list[str]], sweep_id: str, first_number:
     jobs = []
     seen: dict[str, int] = {}
     varying = varying_keys(member_overrides)
+    members_of: dict[str, set[str]] = {}  # own run id -> keys of the members that set it
+    if "run_id" in varying:
+        for overrides in member_overrides:
+            own = own_run_id(overrides, varying)
+            if own is not None:
+                members_of.setdefault(own, set()).add(member_key(overrides))
     for offset, overrides in enumerate(member_overrides):
         overrides = overrides if isinstance(overrides, list) else list(overrides)  # not a second copy
-        run_id = member_run_id(sweep_id, overrides, varying)
+        own = own_run_id(overrides, varying)
+        unique = own is not None and len(members_of[own]) == 1
+        run_id = member_run_id(sweep_id, overrides, varying, own_is_unique=unique)
         key = member_key(overrides)
         count = seen.get(key, 0)
         seen[key] = count + 1
         if count:  # the same overrides twice (e.g. `a=1,1`): keep the runs apart
             key, run_id = f"{key}-{count}", f"{run_id}-{count}"
         jobs.append(MemberJob(number=first_number + offset, overrides=overrides, key=key, run_id=run_id,
-                              replace_run_dir=replace_run_dirs,
-                              own_run_id=not count and own_run_id(overrides, varying) is not None))
+                              replace_run_dir=replace_run_dirs, own_run_id=unique and not count))
     return jobs
 
 

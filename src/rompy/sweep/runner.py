@@ -22,7 +22,7 @@ from rompy import sweep
 from rompy.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, Interrupted
 from rompy.runtime.files import creatable_problem
 from rompy.runtime.signals import held
-from rompy.sweep.plan import MemberJob, plan_members, sweep_id_from
+from rompy.sweep.plan import MemberJob, own_run_id, plan_members, sweep_id_from
 from rompy.sweep.records import (
     FAILED_STATUSES,
     MULTIRUN_NAME,
@@ -213,6 +213,26 @@ def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool,
     return problems, dry_runs
 
 
+def _sweep_run_id_problems(master) -> list[str]:
+    """A run_id given for the whole sweep names it, so it is checked as a single run's is, not cleaned."""
+    from omegaconf import OmegaConf
+
+    from rompy.config import check_run_id
+    from rompy.sweep.plan import override_key
+
+    run_id = OmegaConf.select(master, "run_id", default=None)
+    if not run_id:
+        return []
+    try:
+        check_run_id(str(run_id))
+    except ValueError as exc:
+        setters = [o for o in OmegaConf.select(master, "hydra.overrides.task", default=None) or []
+                   if override_key(o) == "run_id"]
+        where = f" (set by override {setters[-1]!r})" if setters else ""
+        return [f"run_id = {str(run_id)!r}: {exc}{where}"]
+    return []
+
+
 def _members_label(bad: list[MemberJob], total: int) -> str:
     if len(bad) == 1:
         return f"member {bad[0].number} ({bad[0].label})"
@@ -251,11 +271,14 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         console.configure("INFO")
     settings = load_settings(master)
     sweep_dir = Path(str(master.hydra.sweep.dir))
-    id_per_command = _is_default_sweep_dir(master, sweep_dir) and not OmegaConf.select(master, "run_id", default=None)
-    if settings.resume and _is_default_sweep_dir(master, sweep_dir):
+    default_dir = _is_default_sweep_dir(master, sweep_dir)
+    if settings.resume and default_dir:
         sweep_dir = _sweep_to_resume(master, sweep_dir)
-    sweep_id = sweep_id_from(OmegaConf.select(master, "run_id", default=None), str(sweep_dir))
+    shared_run_id = OmegaConf.select(master, "run_id", default=None)
+    sweep_id = sweep_id_from(shared_run_id, str(sweep_dir))
     jobs = plan_members(member_overrides, sweep_id, first_number, replace_run_dirs=settings.resume)
+    # Run ids that start with a sweep id chosen anew by every command (the preview says so).
+    id_per_command = default_dir and not shared_run_id and any(own_run_id(job.overrides) is None for job in jobs)
     results = ResultsFile(sweep_dir)
     mode = settings.progress
     progress = Progress(len(jobs), "off" if mode == "off" else mode)
@@ -268,6 +291,7 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         preflight()
     collector.start_up_over()  # the members' compositions are garbage to collect, not start-up to freeze
     problems, dry_runs = check_members(ctx, jobs, settings.resume, executor)
+    problems[:0] = _sweep_run_id_problems(master)
     problem = creatable_problem(sweep_dir)
     if problem and not any(line.endswith(problem.rsplit(": ", 1)[-1]) for line in problems):
         problems.append(f"hydra.sweep.dir: {problem}")  # unless an output_dir line said it already
