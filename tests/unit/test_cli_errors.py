@@ -62,6 +62,9 @@ def test_error_names_the_yaml_file_when_the_value_came_from_one(workdir):
     # an error about a whole node names the overrides of the keys under it
     (["period.start=2023-01-01", "period.end=2022-01-01", "dry_run=true"],
      "(set by override 'period.start=2023-01-01', override 'period.end=2022-01-01')"),
+    (["period.start=2023-01-01T00:00+10:00", "period.end=2023-01-02", "dry_run=true"],
+     "period: start has a time zone and end has none; give both one (e.g. '+00:00' or 'Z') or neither "
+     "(set by override 'period.start=2023-01-01T00:00+10:00', override 'period.end=2023-01-02')"),
 ])
 def test_error_names_the_override_that_set_the_value(workdir, overrides, where):
     proc = run_rompy(*overrides, cwd=workdir)

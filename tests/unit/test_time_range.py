@@ -61,6 +61,16 @@ def test_two_of_start_end_and_duration_make_a_period():
             TimeRange(**kwargs)
 
 
+def test_a_period_with_one_time_zone_is_refused_in_words():
+    """It raised Python's "can't subtract offset-naive and offset-aware datetimes"."""
+    with pytest.raises(ValidationError, match="start has a time zone and end has none"):
+        TimeRange(start="2020-01-01T00:00+10:00", end="2020-01-02")
+    with pytest.raises(ValidationError, match="end has a time zone and start has none"):
+        TimeRange(start="2020-01-01", end="2020-01-02T00:00Z")
+    both = TimeRange(start="2020-01-01T00:00+10:00", end="2020-01-02T00:00Z")
+    assert both.duration == timedelta(hours=34)
+
+
 def test_duration_is_left_out_when_start_and_end_say_it_also_nested():
     period = TimeRange(start="20190101", duration="1d", interval="6h")
     assert "duration" not in period.model_dump() and "duration" not in period.model_dump(mode="json")

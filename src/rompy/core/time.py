@@ -129,6 +129,11 @@ class TimeRange(BaseModel):
         given = [name for name in ("start", "end", "duration") if getattr(self, name) is not None]
         if len(given) < 2:
             raise ValueError("give two of start, end and duration")
+        if self.start is not None and self.end is not None and \
+                (self.start.tzinfo is None) != (self.end.tzinfo is None):
+            zoned, naive = ("start", "end") if self.start.tzinfo is not None else ("end", "start")
+            raise ValueError(f"{zoned} has a time zone and {naive} has none; give both one "
+                             f"(e.g. '+00:00' or 'Z') or neither")
         if self.start is None:
             self.start = self.end - self.duration
         elif self.end is None:
