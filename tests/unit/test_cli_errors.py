@@ -247,3 +247,14 @@ def test_a_missing_optional_extra_is_a_usage_error(workdir, argv, missing):
     (line,) = proc.stderr.splitlines()
     assert f"needs {missing}, which is not installed: pip install 'rompy-hydra[slurm]'" in line
     assert not (workdir / "output").exists()
+
+
+@pytest.mark.parametrize("sweep", [[], ["-m"]])
+def test_an_override_that_does_not_parse_is_named(workdir, sweep):
+    """The parser's message alone ("mismatched input '<EOF>' expecting {':', BRACKET_OPEN, ...}")
+    did not say which of the overrides on the line it was about."""
+    proc = run_rompy(*sweep, "run_id=ok", "model.depths=[10],", "dry_run=true", cwd=workdir)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith("rompy: error: override 'model.depths=[10],': ")
+    assert "BRACKET_OPEN" not in line and "quote values" in line

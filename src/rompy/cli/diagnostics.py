@@ -188,9 +188,11 @@ def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
         return f"{append.group(1)}: already exists; override it without the '+' prefix"
     if type(exc).__name__ == "OverrideParseException" or "Error parsing override" in text:
         first = text.splitlines()[0] if text else "invalid override"
+        first = re.sub(r" expecting \{[^}]*\}", "", first)  # the parser's token names say nothing to users
+        line = getattr(exc, "override", None)
         return (
-            f"{first}; quote values with spaces or special characters, e.g. "
-            "'backend.command=\"exit 3\"' (see docs/overrides.md)"
+            f"{f'override {line!r}: ' if line else ''}{first}; quote values with spaces or special "
+            "characters, e.g. 'backend.command=\"exit 3\"' (see docs/overrides.md)"
         )
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     summary = " ".join(lines[:3])
