@@ -258,3 +258,22 @@ def test_an_override_that_does_not_parse_is_named(workdir, sweep):
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("rompy: error: override 'model.depths=[10],': ")
     assert "BRACKET_OPEN" not in line and "quote values" in line
+
+
+@pytest.mark.parametrize("launcher,override,message", [
+    ("slurm", "hydra.launcher.members_per_task=0", "hydra.launcher.members_per_task = 0: Input should be greater "
+                                                   "than or equal to 1"),
+    ("slurm", "hydra.launcher.task_minutes=abc", "hydra.launcher.task_minutes = 'abc': Input should be a valid "
+                                                 "number"),
+    ("slurm", "hydra.launcher.timeout_margin_s=-5", "hydra.launcher.timeout_margin_s = -5: Input should be greater "
+                                                    "than or equal to 0"),
+    ("parallel", "hydra.launcher.cores=-1", "hydra.launcher.cores = -1: Input should be greater than 0"),
+    ("parallel", "hydra.launcher.max_workers=x", "hydra.launcher.max_workers = 'x': Input should be a valid integer"),
+])
+def test_a_launchers_own_keys_are_checked_before_anything_runs(workdir, launcher, override, message):
+    """`members_per_task=0` ran as 1 and `task_minutes=abc` ended in a ValueError from int()."""
+    proc = run_rompy("-m", f"hydra/launcher={launcher}", override, "model.depths=[10],[20]", cwd=workdir)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"rompy: error: {message}") and line.endswith(f"(set by override '{override}')"), line
+    assert not (workdir / "output").exists()

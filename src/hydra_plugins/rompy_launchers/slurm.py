@@ -37,6 +37,6 @@ class RompySlurmLauncher(RompyLauncher, BaseSubmititLauncher):
 
             raise (MissingExtra.of(exc, "hydra/launcher=slurm")
                    or MissingExtra("hydra/launcher=slurm", "submitit")) from None
-        from rompy.sweep.executors.slurm import SlurmExecutor
+        from rompy.sweep.executors.slurm import SlurmExecutor, SlurmSettings
 
-        return SlurmExecutor(self.params)
+        return SlurmExecutor(self.settings(SlurmSettings, self.params).model_dump())

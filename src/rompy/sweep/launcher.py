@@ -28,6 +28,23 @@ class RompyLauncher(Launcher):
     def executor(self):  # pragma: no cover - every launcher overrides it
         raise NotImplementedError
 
+    def settings(self, model, params: dict):
+        """The launcher's keys validated by `model`; ConfigError naming `hydra.launcher.<key>`,
+        the bad value and the override that set it."""
+        from pydantic import ValidationError
+
+        try:
+            return model.model_validate(params)
+        except ValidationError as exc:
+            from omegaconf import OmegaConf
+
+            from rompy.cli.diagnostics import Sources, format_validation_error
+            from rompy.errors import ConfigError
+
+            overrides = list(OmegaConf.select(self.config, "hydra.overrides.hydra", default=None) or [])
+            raise ConfigError(format_validation_error(exc, params, Sources(overrides=overrides),
+                                                      prefix=("hydra", "launcher"))) from None
+
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int):
         from hydra.core.utils import JobReturn, JobStatus
 

@@ -34,6 +34,9 @@ import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from rompy.errors import EXIT_RUN_FAILED, Interrupted
 from rompy.runtime import signals
@@ -68,6 +71,16 @@ class _Worker:
         body = bytes(self.data[_FRAME.size:_FRAME.size + size])
         del self.data[:_FRAME.size + size]
         return body
+
+
+class ParallelSettings(BaseModel):
+    """`hydra/launcher=parallel`'s keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cores: Optional[float] = Field(None, gt=0, description="Cores the members share; null: the cores this process may use.")
+    max_workers: Optional[int] = Field(None, ge=1, description="Worker processes at most; null: 4 per core.")
+    poll_s: float = Field(0.25, gt=0, description="How often a stopping sweep looks at its workers.")
 
 
 class ForkExecutor:

@@ -29,7 +29,9 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from rompy.backends.slurm import jobs as slurm_jobs
 from rompy.backends.slurm.jobs import JobWatch, TrackedJob, follow, squeue_started
@@ -192,6 +194,25 @@ class Pack:
             except ValueError:
                 continue
         return events
+
+
+class SlurmSettings(BaseModel):
+    """`hydra/launcher=slurm`'s own keys; the rest (partition, account, qos, setup, ...) go to submitit as given."""
+
+    model_config = ConfigDict(extra="allow")
+
+    members_per_task: Optional[int] = Field(None, ge=1)
+    task_minutes: Optional[float] = Field(None, gt=0)
+    max_array_size: Optional[int] = Field(None, ge=1)
+    cpus_per_task: Optional[int] = Field(None, ge=1)
+    mem_gb: Optional[float] = Field(None, gt=0)
+    timeout_min: Optional[int] = Field(None, ge=1)
+    timeout_margin_s: Optional[float] = Field(None, ge=0)
+    poll_s: Optional[float] = Field(None, gt=0)
+    status_interval_s: Optional[float] = Field(None, ge=0)
+    nodes: Optional[int] = Field(None, ge=1)
+    tasks_per_node: Optional[int] = Field(None, ge=1)
+    max_num_timeout: Optional[int] = Field(None, ge=0)
 
 
 @dataclass
