@@ -69,6 +69,12 @@ class PluggableConfig(StrictModel):
         super().__init_subclass__(**kwargs)
         cls.is_kind_base = "kind" in cls.__dict__
 
+    @classmethod
+    def contract_problem(cls) -> str | None:
+        """What the class lacks of its kind's contract (None: nothing), told when a config names it
+        rather than when a run reaches the missing method."""
+        return None
+
     @model_validator(mode="wrap")
     @classmethod
     def _dispatch_on_type(cls, data: Any, handler):
@@ -94,6 +100,9 @@ class PluggableConfig(StrictModel):
                     "not_a_config", "{name} is not a rompy {kind} config class",
                     {"name": type_name, "kind": cls.kind},
                 )
+            problem = target.contract_problem()
+            if problem:
+                raise PydanticCustomError("not_a_config", "{name} {problem}", {"name": type_name, "problem": problem})
             return target.model_validate(data)
         return handler(data)
 

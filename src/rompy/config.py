@@ -78,6 +78,13 @@ class ModelConfig(PluggableConfig):
 
     kind: ClassVar[str] = "model"
 
+    @classmethod
+    def contract_problem(cls) -> str | None:
+        if cls.render is ModelConfig.render and cls.render_input is ModelConfig.render_input:
+            return ("implements neither render(runtime) nor render_input(context); a model implements "
+                    "one of them to write its input files (docs/plugins.md)")
+        return None
+
     def render(self, runtime: Runtime) -> dict[str, str | bytes | RenderedFile]:
         """The files to write into the run directory: {relative path: content}. Also called by a
         dry run, which writes nothing: render in memory, raise ConfigError for bad input.
