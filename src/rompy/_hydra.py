@@ -51,6 +51,39 @@ def parse_command_line(argv: list[str]):
     return get_args_parser().parse_known_args(argv)
 
 
+def flags_first(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(argv with Hydra's flags and their values ahead of the overrides, unknown flags).
+
+    argparse takes the overrides as one positional run, so an override after a flag was
+    "unrecognized arguments" (`rompy backend=docker -m model.depths=[10],[20]`). The
+    overrides keep their order; so do the flags.
+    """
+    from hydra._internal.utils import get_args_parser
+
+    arity = {option: (action.nargs, action.choices)
+             for action in get_args_parser()._actions for option in action.option_strings}
+    flags, overrides, unknown = [], [], []
+    position = 0
+    while position < len(argv):
+        arg = argv[position]
+        position += 1
+        name = arg.split("=", 1)[0]
+        if not arg.startswith("-"):
+            overrides.append(arg)
+            continue
+        if name not in arity:
+            unknown.append(arg)
+            continue
+        flags.append(arg)
+        nargs, choices = arity[name]
+        takes_next = nargs is None or (nargs == "?" and choices is not None and position < len(argv)
+                                       and argv[position] in choices)
+        if "=" not in arg and takes_next and position < len(argv):
+            flags.append(argv[position])
+            position += 1
+    return flags + overrides, unknown
+
+
 def create_app(conf_dir: str, config_dir: str | None):
     """A Hydra app searching the shipped conf_dir (and `--config-dir`), as `@hydra.main` would create it."""
     from hydra._internal.hydra import Hydra

@@ -191,6 +191,19 @@ def test_errors_about_a_users_class_name_its_own_fields(user_classes, overrides,
     assert line.startswith(f"rompy: error: {expected}"), line
 
 
+@pytest.mark.parametrize("sweep", [[], ["-m", "model.amplitude=1,2"]])
+def test_a_users_model_class_without_render_is_a_config_error(user_classes, sweep):
+    """It passed validation and dry runs, then the run ended in NotImplementedError, exit 1."""
+    models = user_classes / "mypkg" / "models.py"
+    models.write_text(models.read_text().replace("def render_input(self, context)", "def input_text(self, context)"))
+    proc = run_rompy("model=mine", *sweep, cwd=user_classes)
+    assert proc.returncode == 2
+    (line,) = proc.stderr.splitlines()
+    assert "model.type: mypkg.models:Wave implements neither render(runtime) nor render_input(context)" in line
+    assert line.endswith(f"(set in {user_classes / 'conf/model/mine.yaml'})"), line
+    assert not (user_classes / "output").exists()
+
+
 def test_version_names_rompy_and_what_it_runs_on(workdir):
     from importlib.metadata import version
 
@@ -276,4 +289,21 @@ def test_a_launchers_own_keys_are_checked_before_anything_runs(workdir, launcher
     assert proc.returncode == 2
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith(f"rompy: error: {message}") and line.endswith(f"(set by override '{override}')"), line
+    assert not (workdir / "output").exists()
+
+
+def test_flags_may_stand_anywhere_among_the_overrides(workdir):
+    """`rompy backend=local -m model.depths=[10],[20]` was argparse's 'unrecognized arguments'."""
+    proc = run_rompy("run_id=mid", "-m", "model.depths=[10],[20]", "dry_run=true", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert "dry run: 2 members valid" in proc.stdout
+    shown = run_rompy("dry_run=true", "--cfg", "job", "backend=docker", cwd=workdir)
+    assert shown.returncode == 0 and "type: docker" in shown.stdout, shown.stderr
+
+
+def test_an_unknown_flag_is_one_line(workdir):
+    proc = run_rompy("--dryrun", "run_id=x", cwd=workdir)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "rompy: error: unknown flag '--dryrun'; rompy --help lists the flags (overrides are key=value)"]
     assert not (workdir / "output").exists()

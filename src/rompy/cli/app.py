@@ -260,8 +260,13 @@ def _compose_and_run(argv: list[str]) -> int:
             error(f"{CONFIG_PATH_VARIABLE}: {entry!r} is not a directory (entries are colon-separated folders)")
             return EXIT_USAGE
 
+    from rompy._hydra import flags_first
     from rompy.cli.secrets import check_command_line
 
+    argv, unknown = flags_first(argv)
+    if unknown:
+        error(f"unknown flag {unknown[0]!r}; rompy --help lists the flags (overrides are key=value)")
+        return EXIT_USAGE
     problem = check_command_line(argv)
     if problem:
         error(problem)
