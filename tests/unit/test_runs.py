@@ -183,6 +183,16 @@ def test_unknown_runs_and_bad_options_are_one_line_and_exit_2(two_runs, workdir)
         "rompy: error: no sweep 'nope' in output/sweeps")
 
 
+def test_a_mistyped_output_dir_is_not_an_empty_project(two_runs, workdir):
+    """`rompy runs --output-dir outptu` said only "no runs in outptu", as for a project yet to run."""
+    typo = rompy("runs", "--output-dir", "outptu", cwd=workdir)
+    assert typo.returncode == 0
+    assert typo.stdout.strip() == "no runs: outptu does not exist (--output-dir DIR reads another folder)"
+    (workdir / "fresh").mkdir()
+    fresh = rompy("runs", cwd=workdir / "fresh")
+    assert fresh.stdout.strip().startswith("no runs in output (each run writes a folder there")
+
+
 def test_diff_shows_config_then_outcome(two_runs, workdir):
     proc = rompy("diff", "good", "bad", cwd=workdir)
     assert proc.returncode == 0, proc.stderr

@@ -221,6 +221,8 @@ def _runs_footer(listing, args) -> str:
     filtered = any((args.status, args.sweep, args.since, args.model))
     where = listing.output_dir
     if not listing.total and not listing.unreadable:
+        if args.output_dir and not Path(where).exists():  # a mistyped folder is not an empty project
+            return f"no runs: {where} does not exist (--output-dir DIR reads another folder)"
         return (f"no runs in {where} (each run writes a folder there; --output-dir DIR reads another)"
                 if not filtered else f"no runs in {where}")
     counts = ", ".join(f"{n} {status}" for status, n in sorted(listing.counts.items()))
