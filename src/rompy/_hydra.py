@@ -68,6 +68,9 @@ def flags_first(argv: list[str]) -> tuple[list[str], list[str]]:
         arg = argv[position]
         position += 1
         name = arg.split("=", 1)[0]
+        if arg == "--":  # argparse's end of flags: the rest are overrides
+            overrides.extend(argv[position:])
+            break
         if not arg.startswith("-"):
             overrides.append(arg)
             continue

@@ -299,6 +299,8 @@ def test_flags_may_stand_anywhere_among_the_overrides(workdir):
     assert "dry run: 2 members valid" in proc.stdout
     shown = run_rompy("dry_run=true", "--cfg", "job", "backend=docker", cwd=workdir)
     assert shown.returncode == 0 and "type: docker" in shown.stdout, shown.stderr
+    after_dashes = run_rompy("-m", "--", "model.depths=[10],[20]", "dry_run=true", cwd=workdir)
+    assert after_dashes.returncode == 0 and "dry run: 2 members valid" in after_dashes.stdout, after_dashes.stderr
 
 
 def test_an_unknown_flag_is_one_line(workdir):

@@ -296,3 +296,14 @@ def test_diff_tells_keys_under_a_mapping_the_other_run_leaves_empty():
     empty = {"config": {"backend": {"env_vars": {}}}}
     assert not diff_records(empty, empty)
     assert [key for key, _, _ in diff_records(empty, {"config": {"backend": {}}}).config] == ["backend.env_vars"]
+
+
+def test_a_first_word_that_is_no_sub_command_says_what_to_type(workdir):
+    """`rompy run config.yml`, upstream's way, was "Error parsing override 'run'"."""
+    assert one_error(rompy("run", "config.yml", "--backend-config", "local.yml", cwd=workdir)) == (
+        "rompy: error: 'run' is upstream rompy's sub-command; here: rompy backend=local "
+        "(your config groups in ./conf) (docs/migration.md)")
+    assert one_error(rompy("rusn", cwd=workdir)) == "rompy: error: 'rusn' is not a sub-command; did you mean 'rompy runs'?"
+    assert one_error(rompy("backend", "docker", cwd=workdir)).startswith(
+        "rompy: error: 'backend' is neither an override (key=value, e.g. backend=docker) nor a sub-command")
+    assert not (workdir / "output").exists()

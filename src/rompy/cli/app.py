@@ -219,6 +219,8 @@ def _cli(argv: list[str], process_ends: bool) -> int:
 
         if subcommands.is_subcommand(argv):
             return subcommands.main(argv)
+        error(subcommands.bare_word_problem(argv[0]))
+        return EXIT_USAGE
     from rompy.cli.completion import answer_subcommand
 
     if answer_subcommand(argv):  # tab completion of a sub-command's line: answered without Hydra

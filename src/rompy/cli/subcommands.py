@@ -39,8 +39,33 @@ class _Usage(Exception):
     pass
 
 
+#: Upstream rompy's sub-commands, and what does their job here (docs/migration.md).
+UPSTREAM_SUBCOMMANDS = {
+    "run": "rompy backend=local (your config groups in ./conf)",
+    "generate": "rompy dry_run=true to check, or ModelRun(...).generate() in Python",
+    "postprocess": "rompy postprocessor=NAME (it runs after the model)",
+    "pipeline": "rompy (generate, run and postprocess is what a run does)",
+    "validate": "rompy dry_run=true",
+    "backends": "rompy --help (it lists every group and option)",
+}
+
+
 def is_subcommand(argv: list[str]) -> bool:
     return bool(argv) and argv[0] in SUBCOMMANDS
+
+
+def bare_word_problem(word: str) -> str:
+    """The error for a first word that is neither a sub-command nor an override (`rompy run x.yml`)."""
+    import difflib
+
+    if word in UPSTREAM_SUBCOMMANDS:
+        return (f"'{word}' is upstream rompy's sub-command; here: {UPSTREAM_SUBCOMMANDS[word]} "
+                "(docs/migration.md)")
+    close = difflib.get_close_matches(word, list(SUBCOMMANDS), n=1, cutoff=0.6)
+    if close:
+        return f"'{word}' is not a sub-command; did you mean 'rompy {close[0]}'?"
+    return (f"'{word}' is neither an override (key=value, e.g. backend=docker) nor a sub-command "
+            f"({', '.join(SUBCOMMANDS)})")
 
 
 def main(argv: list[str]) -> int:
