@@ -126,3 +126,39 @@ def test_python_m_rompy_completes_with_the_registered_function(workdir):
     proc = subprocess.run(["bash", "-c", driver], cwd=workdir, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["backend.pull_policy="]
+
+
+@pytest.mark.parametrize("sweep", [[], ["-m", "model.depths=[10],[20]"]])
+def test_a_primary_config_of_ones_own_without_the_groups_is_one_line(workdir, sweep):
+    """`conf/rompy.yaml` holding only `output_dir: sims` said "dry_run: unknown key; did you mean
+    'dry_run'?", and a run without dry_run left Hydra's `outputs/` folder behind."""
+    from rompy.cli.searchpath import shipped_conf_dir
+
+    (workdir / "conf").mkdir()
+    (workdir / "conf" / "rompy.yaml").write_text("output_dir: sims\n")
+    for extra in (["dry_run=true"], []):
+        proc = run_rompy(*sweep, *extra, cwd=workdir)
+        assert proc.returncode == 2
+        assert proc.stderr.strip().splitlines() == [
+            f"rompy: error: {workdir / 'conf' / 'rompy.yaml'} replaces rompy's primary config, and its defaults "
+            "list selects no backend, postprocessor, model; start it from a copy of "
+            f"{shipped_conf_dir() / 'rompy.yaml'}, or keep only config groups in that folder"]
+        assert sorted(p.name for p in workdir.iterdir()) == ["conf"], "nothing created"
+    shipped = (shipped_conf_dir() / "rompy.yaml").read_text()
+    (workdir / "conf" / "rompy.yaml").write_text(shipped.replace("output_dir: output", "output_dir: sims"))
+    proc = run_rompy(*sweep, "run_id=own", "sweep.progress=off", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert (workdir / "sims").is_dir() and not (workdir / "output").exists()
+
+
+def test_a_root_key_left_out_of_ones_own_primary_config_is_not_a_misspelling(workdir):
+    """It said "dry_run: unknown key; did you mean 'dry_run'?"."""
+    from rompy.cli.searchpath import shipped_conf_dir
+
+    shipped = (shipped_conf_dir() / "rompy.yaml").read_text()
+    (workdir / "conf").mkdir()
+    (workdir / "conf" / "rompy.yaml").write_text(shipped.replace("dry_run: false\n", ""))
+    proc = run_rompy("dry_run=true", cwd=workdir)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("rompy: error: dry_run: unknown key in this primary config; add 'dry_run:' to "
+                                   "it, as the shipped rompy.yaml has, or use '+dry_run=...'")

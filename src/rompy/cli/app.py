@@ -269,6 +269,10 @@ def _compose_and_run(argv: list[str]) -> int:
     if unknown:
         error(f"unknown flag {unknown[0]!r}; rompy --help lists the flags (overrides are key=value)")
         return EXIT_USAGE
+    problem = searchpath.user_primary_problem(argv)
+    if problem:
+        error(problem)
+        return EXIT_USAGE
     problem = check_command_line(argv)
     if problem:
         error(problem)

@@ -204,6 +204,8 @@ def _key_hint(key: str, argv: list[str] = ()) -> str:
 
     head, _, rest = key.partition(".")
     if not rest:
+        if head in RunConfig.model_fields:  # a primary config of the user's that leaves it out
+            return f" in this primary config; add '{head}:' to it, as the shipped rompy.yaml has, or use '+{head}=...'"
         return suggestion(head, list(RunConfig.model_fields))
     if head in GROUPS and "." not in rest:
         candidates = _selected_fields(head, key, list(argv))

@@ -92,3 +92,39 @@ def search_path(argv: list[str], plugins: bool = False) -> list[tuple[Path, str]
         if all(folder != seen for seen, _ in unique):
             unique.append((folder, label))
     return unique
+
+
+def user_primary_problem(argv: list[str]) -> str | None:
+    """The error for a primary config of the user's that cannot stand in for the shipped one.
+
+    A `rompy.yaml` in `./conf` (or on ROMPY_CONFIG_PATH) replaces the shipped primary config
+    as a whole; without its defaults list there is no backend, postprocessor or model, and
+    Hydra's own run folder settings come back (an `outputs/` folder per run).
+    """
+    shipped = shipped_conf_dir().resolve()
+    for folder, _label in search_path(argv):
+        candidate = folder / f"{CONFIG_NAME}.yaml"
+        if not candidate.is_file():
+            continue
+        if folder == shipped:
+            return None
+        import yaml
+
+        try:
+            data = yaml.safe_load(candidate.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError, OSError):
+            return None  # a broken file: composing says where and why
+        if not isinstance(data, dict):
+            return None
+        entries = data.get("defaults") if isinstance(data.get("defaults"), list) else []
+        named = set()
+        for entry in entries:
+            for key in (entry if isinstance(entry, dict) else {str(entry): None}):
+                named.add(str(key).split()[-1].lstrip("/").split("@")[0])
+        missing = [group for group in ("backend", "postprocessor", "model") if group not in named]
+        if not missing:
+            return None
+        return (f"{candidate} replaces rompy's primary config, and its defaults list selects no "
+                f"{', '.join(missing)}; start it from a copy of {shipped / (CONFIG_NAME + '.yaml')}, "
+                "or keep only config groups in that folder")
+    return None
