@@ -304,6 +304,7 @@ def test_a_first_word_that_is_no_sub_command_says_what_to_type(workdir):
         "rompy: error: 'run' is upstream rompy's sub-command; here: rompy backend=local "
         "(your config groups in ./conf) (docs/migration.md)")
     assert one_error(rompy("rusn", cwd=workdir)) == "rompy: error: 'rusn' is not a sub-command; did you mean 'rompy runs'?"
+    assert one_error(rompy("help", cwd=workdir)) == "rompy: error: 'help' is not a sub-command; did you mean 'rompy --help'?"
     assert one_error(rompy("backend", "docker", cwd=workdir)).startswith(
         "rompy: error: 'backend' is neither an override (key=value, e.g. backend=docker) nor a sub-command")
     assert not (workdir / "output").exists()

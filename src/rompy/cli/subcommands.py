@@ -61,6 +61,8 @@ def bare_word_problem(word: str) -> str:
     if word in UPSTREAM_SUBCOMMANDS:
         return (f"'{word}' is upstream rompy's sub-command; here: {UPSTREAM_SUBCOMMANDS[word]} "
                 "(docs/migration.md)")
+    if word in ("help", "version"):
+        return f"'{word}' is not a sub-command; did you mean 'rompy --{word}'?"
     close = difflib.get_close_matches(word, list(SUBCOMMANDS), n=1, cutoff=0.6)
     if close:
         return f"'{word}' is not a sub-command; did you mean 'rompy {close[0]}'?"
