@@ -7,6 +7,7 @@ validate through exactly the same path as the built-ins.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -177,4 +178,4 @@ class RunConfig(StrictModel):
     def _output_dir(cls, value):
         if not value.strip():
             raise ValueError("output_dir must not be empty")
-        return value
+        return os.path.expanduser(value)  # `output_dir: ~/scratch/runs` is the home folder's, not ./~

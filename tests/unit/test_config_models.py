@@ -153,3 +153,18 @@ def test_run_ids_that_would_leave_output_dir_are_refused(run_id):
     with pytest.raises(ValidationError):
         RunConfig.model_validate({"run_id": run_id, "backend": {"type": "local"},
                                   "postprocessor": {"type": "noop"}, "model": {"type": "demo"}})
+
+
+@pytest.mark.parametrize("sweep", [[], ["-m", "model.depths=[1],[2]", "sweep.progress=off"]])
+def test_an_output_dir_under_home_is_the_home_folders(workdir, tmp_path_factory, sweep):
+    """`output_dir: ~/scratch/runs` made a folder named `~` in the current one."""
+    from tests.helpers.cli import run_rompy
+
+    home = tmp_path_factory.mktemp("home")
+    proc = run_rompy("output_dir='~/runs'", *sweep, cwd=workdir, env={"HOME": str(home)})
+    assert proc.returncode == 0, proc.stderr
+    assert not (workdir / "~").exists()
+    records = list((home / "runs").glob("*/rompy-result.json"))
+    assert len(records) == (2 if sweep else 1)
+    if sweep:
+        assert len(list((home / "runs" / "sweeps").glob("*/summary.json"))) == 1

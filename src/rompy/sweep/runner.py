@@ -44,7 +44,7 @@ class SweepContext:
     """What an executor needs: compose a member, report start and end, know when to stop."""
 
     def __init__(self, *, hydra_context, task_function, master, settings, results: ResultsFile,
-                 progress, launcher: str, sweep_id: str):
+                 progress, launcher: str, sweep_id: str, sweep_dir: Path):
         from rompy.sweep.compose import MemberComposer
 
         self.hydra_context = hydra_context
@@ -56,6 +56,7 @@ class SweepContext:
         self.progress = progress
         self.launcher = launcher
         self.sweep_id = sweep_id
+        self.sweep_dir = sweep_dir  # the one this sweep writes to: on resume, the earlier sweep's
         self.composer = MemberComposer(hydra_context.config_loader, master)
         self.ended: dict[int, tuple[str, int]] = {}  # member number -> (status, offset of its results line)
         self.stopping = False
@@ -270,7 +271,12 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
     except ValueError:
         console.configure("INFO")
     settings = load_settings(master)
-    sweep_dir = Path(str(master.hydra.sweep.dir))
+    sweep_dir = Path(str(master.hydra.sweep.dir)).expanduser()
+    if str(sweep_dir) != str(master.hydra.sweep.dir):  # `~/...`, written where the members read it too
+        from omegaconf import open_dict, read_write
+
+        with read_write(master.hydra), open_dict(master.hydra):
+            master.hydra.sweep.dir = str(sweep_dir)
     default_dir = _is_default_sweep_dir(master, sweep_dir)
     if settings.resume and default_dir:
         sweep_dir = _sweep_to_resume(master, sweep_dir)
@@ -284,7 +290,8 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
     progress = Progress(len(jobs), "off" if mode == "off" else mode)
     ctx = SweepContext(hydra_context=hydra_context, task_function=task_function, master=master,
                        settings=settings, results=results, progress=progress,
-                       launcher=getattr(executor, "name", type(executor).__name__), sweep_id=sweep_id)
+                       launcher=getattr(executor, "name", type(executor).__name__), sweep_id=sweep_id,
+                       sweep_dir=sweep_dir)
 
     preflight = getattr(executor, "preflight", None)
     if preflight is not None:
@@ -386,7 +393,7 @@ def _is_default_sweep_dir(master, sweep_dir: Path) -> bool:
     from rompy.cli.compose import command_id
 
     output_dir = master.get("output_dir")
-    return bool(output_dir) and sweep_dir == Path(str(output_dir)) / "sweeps" / command_id()
+    return bool(output_dir) and sweep_dir == Path(str(output_dir)).expanduser() / "sweeps" / command_id()
 
 
 def _sweep_to_resume(master, fresh_dir: Path) -> Path:

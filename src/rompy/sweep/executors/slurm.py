@@ -261,7 +261,7 @@ class SlurmExecutor:
         return planned
 
     def execute(self, jobs, ctx) -> None:
-        sweep_dir = Path(str(ctx.master.hydra.sweep.dir))
+        sweep_dir = Path(ctx.sweep_dir)
         folder = self.params.get("submitit_folder") or str(sweep_dir / ".submitit" / "%j")
         packs_dir = sweep_dir / PACKS_DIR
         packs_dir.mkdir(parents=True, exist_ok=True)
