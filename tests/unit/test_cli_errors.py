@@ -271,6 +271,10 @@ def test_an_override_that_does_not_parse_is_named(workdir, sweep):
     (line,) = proc.stderr.strip().splitlines()
     assert line.startswith("rompy: error: override 'model.depths=[10],': ")
     assert "BRACKET_OPEN" not in line and "quote values" in line
+    tilde = run_rompy(*sweep, "output_dir=~/runs", "dry_run=true", cwd=workdir)
+    assert tilde.stderr.strip() == (
+        "rompy: error: override 'output_dir=~/runs': a character the override grammar does not allow unquoted; "
+        "quote values with spaces or special characters, e.g. 'backend.command=\"exit 3\"' (see docs/overrides.md)")
 
 
 @pytest.mark.parametrize("launcher,override,message", [

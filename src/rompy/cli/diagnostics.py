@@ -189,6 +189,8 @@ def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
     if type(exc).__name__ == "OverrideParseException" or "Error parsing override" in text:
         first = text.splitlines()[0] if text else "invalid override"
         first = re.sub(r" expecting \{[^}]*\}", "", first)  # the parser's token names say nothing to users
+        if first.startswith("LexerNoViableAltException"):
+            first = "a character the override grammar does not allow unquoted"
         line = getattr(exc, "override", None)
         return (
             f"{f'override {line!r}: ' if line else ''}{first}; quote values with spaces or special "
