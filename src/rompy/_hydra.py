@@ -8,6 +8,7 @@ module only (docs/next-hydra.md says what 1.4 changes).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from contextlib import contextmanager
@@ -44,11 +45,17 @@ def register_resolver(name: str, resolver: Callable, use_cache: bool = False) ->
 
 
 # -- the command line -------------------------------------------------------------------
-def parse_command_line(argv: list[str]):
-    """(Hydra's parsed flags, unknown arguments) for a rompy command line."""
+@functools.lru_cache(maxsize=1)
+def _args_parser():
+    """Hydra's own command-line parser, built once per process."""
     from hydra._internal.utils import get_args_parser
 
-    return get_args_parser().parse_known_args(argv)
+    return get_args_parser()
+
+
+def parse_command_line(argv: list[str]):
+    """(Hydra's parsed flags, unknown arguments) for a rompy command line."""
+    return _args_parser().parse_known_args(argv)
 
 
 def flags_first(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -58,10 +65,8 @@ def flags_first(argv: list[str]) -> tuple[list[str], list[str]]:
     "unrecognized arguments" (`rompy backend=docker -m model.depths=[10],[20]`). The
     overrides keep their order; so do the flags.
     """
-    from hydra._internal.utils import get_args_parser
-
     arity = {option: (action.nargs, action.choices)
-             for action in get_args_parser()._actions for option in action.option_strings}
+             for action in _args_parser()._actions for option in action.option_strings}
     flags, overrides, unknown = [], [], []
     position = 0
     while position < len(argv):
