@@ -185,9 +185,11 @@ def test_unknown_runs_and_bad_options_are_one_line_and_exit_2(two_runs, workdir)
 
 def test_a_mistyped_output_dir_is_not_an_empty_project(two_runs, workdir):
     """`rompy runs --output-dir outptu` said only "no runs in outptu", as for a project yet to run."""
-    typo = rompy("runs", "--output-dir", "outptu", cwd=workdir)
-    assert typo.returncode == 0
-    assert typo.stdout.strip() == "no runs: outptu does not exist (--output-dir DIR reads another folder)"
+    for command in (["runs"], ["show", "good"], ["diff", "good", "bad"], ["sweeps"], ["report"]):
+        assert one_error(rompy(*command, "--output-dir", "outptu", cwd=workdir)) == (
+            "rompy: error: --output-dir outptu: no such folder"), command
+    assert one_error(rompy("runs", "output_dir=outptu", cwd=workdir)) == (
+        "rompy: error: --output-dir outptu: no such folder")
     (workdir / "fresh").mkdir()
     fresh = rompy("runs", cwd=workdir / "fresh")
     assert fresh.stdout.strip().startswith("no runs in output (each run writes a folder there")

@@ -150,9 +150,18 @@ def _parser(name: str):
 
 
 def output_dir_of(args) -> Path:
+    """The folder given with --output-dir (ConfigError if there is none such: a mistyped folder is
+    not an empty project), else the primary config's output_dir."""
     from rompy.runs.index import default_output_dir
 
-    return Path(args.output_dir).expanduser() if args.output_dir else default_output_dir()
+    if not args.output_dir:
+        return default_output_dir()
+    given = Path(args.output_dir).expanduser()
+    if not given.exists():
+        from rompy.errors import ConfigError
+
+        raise ConfigError(f"--output-dir {args.output_dir}: no such folder")
+    return given
 
 
 def _print_json(data: Any, compact: bool = False) -> None:
@@ -248,8 +257,6 @@ def _runs_footer(listing, args) -> str:
     filtered = any((args.status, args.sweep, args.since, args.model))
     where = listing.output_dir
     if not listing.total and not listing.unreadable:
-        if args.output_dir and not Path(where).exists():  # a mistyped folder is not an empty project
-            return f"no runs: {where} does not exist (--output-dir DIR reads another folder)"
         return (f"no runs in {where} (each run writes a folder there; --output-dir DIR reads another)"
                 if not filtered else f"no runs in {where}")
     counts = ", ".join(f"{n} {status}" for status, n in sorted(listing.counts.items()))
