@@ -152,6 +152,8 @@ class FakeEngine:
                 pass
 
     def stop_container(self, container: Container, grace: float) -> None:
+        if not container.running:  # as the engine: a container not running is stopped already (304)
+            return
         self._kill(container, signal.SIGTERM)
         if not container.exited.wait(grace):
             self._kill(container, signal.SIGKILL)

@@ -114,3 +114,26 @@ def test_the_next_start_removes_what_a_killed_rompy_left(workdir, fake_docker):
     record = read_record(workdir / "output" / "orphan")
     assert record["status"] == "interrupted" and "1 container(s) removed" in record["message"]
     assert time.monotonic() - t0 < 30
+
+
+def test_a_signal_while_the_output_pump_starts_stops_and_removes_the_container(workdir, fake_docker, monkeypatch):
+    """A SIGKILLed sweep's worker got SIGTERM as its member's log pump started: the cleanup then
+    tried to join a thread never started, and the member was recorded failed with
+    "RuntimeError: cannot join thread before it is started" instead of interrupted."""
+    import pytest
+
+    from rompy.backends import DockerConfig
+    from rompy.backends.base import Job
+    from rompy.backends.docker import container
+    from rompy.errors import Interrupted
+
+    def start_interrupted(self):
+        raise Interrupted(signal.SIGTERM)
+
+    monkeypatch.setattr(container._Pump, "start", start_interrupted)
+    run_dir = workdir / "run"
+    run_dir.mkdir()
+    job = Job(run_id="pump", run_dir=run_dir, command="sleep 30", logs_dir=run_dir / "logs")
+    with pytest.raises(Interrupted):
+        container.run_container(DockerConfig(image="busybox", timeout=600), job)
+    assert fake_docker.live() == [], "the container is stopped and removed"

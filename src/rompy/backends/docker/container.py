@@ -296,17 +296,21 @@ def run_container(config, job) -> BackendResult:
     finally:
         if created and config.remove_container:
             _remove(api, container_id or name)  # also ends the attach stream of a never-started one
-        if pump is not None:
-            pump.join(timeout=5)
+        _join(pump)
         if stream is not None:
             try:
                 stream.close()
             except Exception:
                 pass
-        if pump is not None:
-            pump.join(timeout=5)
+        _join(pump)
         for fh in log_files.values():
             fh.close()
+
+
+def _join(pump: _Pump | None) -> None:
+    """Wait for the output pump, if it got as far as starting (a signal can land in start())."""
+    if pump is not None and pump.ident is not None:
+        pump.join(timeout=5)
 
 
 def _wait_for_exit(api, container_id: str, pump: _Pump, t_end: float) -> int | None:
