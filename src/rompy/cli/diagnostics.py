@@ -187,7 +187,10 @@ def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
     if append:
         return f"{append.group(1)}: already exists; override it without the '+' prefix"
     if type(exc).__name__ == "OverrideParseException" or "Error parsing override" in text:
-        first = text.splitlines()[0] if text else "invalid override"
+        # Hydra 1.4 puts "Error when parsing index: N, string: ... out of [...]" first: the override is named below
+        parts = [part.strip() for part in text.splitlines()
+                 if part.strip() and not part.startswith(("Error when parsing index", "See https://"))]
+        first = parts[0] if parts else "invalid override"
         first = re.sub(r" expecting \{[^}]*\}", "", first)  # the parser's token names say nothing to users
         if first.startswith("LexerNoViableAltException"):
             first = "a character the override grammar does not allow unquoted"
