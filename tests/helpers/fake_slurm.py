@@ -116,6 +116,8 @@ def sbatch(args: list[str]) -> int:
         name, _, value = option.lstrip("-").partition("=")
         directives[name] = value
     base = str(_next_job_id())
+    kept = _folder() / "jobs" / f"{base}.sh"  # as sbatch: the script as submitted (submitit deletes its file)
+    kept.write_text(script)
     array = directives.get("array")
     indices = [None]
     if array:
@@ -125,7 +127,7 @@ def sbatch(args: list[str]) -> int:
         task_id = base if index is None else f"{base}_{index}"
         task = {"id": task_id, "array_id": base, "task": index, "state": "PENDING", "name": directives.get("job-name", ""),
                 "partition": directives.get("partition") or PARTITION, "submit": _now(), "start": None, "end": None,
-                "exit": None, "script": str(script_path), "output": directives.get("output", ""),
+                "exit": None, "script": str(kept), "output": directives.get("output", ""),
                 "error": directives.get("error", ""), "supervisor": None}
         _write(task)
         proc = subprocess.Popen([sys.executable, __file__, "_supervise", task_id], stdin=subprocess.DEVNULL,
