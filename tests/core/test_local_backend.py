@@ -103,6 +103,21 @@ def test_timeout_kills_every_descendant_including_setsid_ones(workdir):
     assert processes_with_marker(marker) == []
 
 
+@pytest.mark.slow
+def test_a_model_that_keeps_printing_still_times_out(workdir):
+    """The output is copied by the thread that enforces the timeout: steady output must not hold it off."""
+    start = time.monotonic()
+    proc = run_rompy("run_id=t2", "backend.timeout=60",
+                     "backend.command='while true; do echo tick; sleep 0.002; done'", cwd=workdir)
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 1
+    record = read_record(workdir / "output/t2")
+    assert record["status"] == "timed_out"
+    assert 60 <= elapsed < 80
+    assert proc.stdout.count("tick") > 1000
+    assert (workdir / "output/t2/logs/stdout.log").read_text().count("tick\n") > 1000
+
+
 def test_marker_processes_are_visible_while_running(workdir):
     """Guards the test above: the marker processes do exist while the model runs."""
     marker = f"rompy-visible-marker-{os.getpid()}"

@@ -9,8 +9,10 @@ the console, and a closed console stops the console, not the log.
 from __future__ import annotations
 
 import logging
-import threading
-from typing import IO, Iterable
+import os
+import select
+import time
+from typing import IO
 
 log = logging.getLogger("rompy.runtime")
 
@@ -60,16 +62,45 @@ class LineCopier:
                 self.console = None
 
 
-def copying_thread(chunks: Iterable[bytes], copier: LineCopier, name: str) -> threading.Thread:
-    """A daemon thread (not started) that feeds `chunks` to `copier` until they end."""
+class PipeCopier:
+    """A process's output pipes, each copied through its own LineCopier by the thread that waits for it.
 
-    def pump() -> None:
+    No pump threads: starting and joining two threads per model cost more than a short
+    model itself once members run side by side on busy cores. `fds()` are the pipes still
+    open; `read(fd)` copies what one has ready; `drain()` copies the rest once the model ended.
+    """
+
+    def __init__(self, pipes: dict[int, LineCopier]):
+        self._copiers = dict(pipes)
+
+    def fds(self) -> list[int]:
+        return list(self._copiers)
+
+    def read(self, fd: int) -> None:
+        """Copy what `fd` has ready (select said it is readable); at its end, close its copier."""
+        copier = self._copiers.get(fd)
+        if copier is None:
+            return
         try:
-            for chunk in chunks:
-                copier.feed(chunk)
-        except Exception as exc:  # the stream was closed under us (cleanup): nothing left to lose
-            log.debug("%s ended: %s", name, exc)
-        finally:
+            data = os.read(fd, LONGEST_LINE)
+        except OSError:  # closed under us (cleanup): nothing left to lose
+            data = b""
+        if data:
+            copier.feed(data)
+        else:
+            del self._copiers[fd]
             copier.close()
 
-    return threading.Thread(target=pump, name=name, daemon=True)
+    def drain(self, within: float) -> None:
+        """Copy until every pipe ends, or `within` seconds pass (a descendant that kept a pipe open)."""
+        deadline = time.monotonic() + within
+        while self._copiers:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            ready, _, _ = select.select(self.fds(), [], [], remaining)
+            for fd in ready:
+                self.read(fd)
+        for copier in self._copiers.values():
+            copier.close()
+        self._copiers.clear()

@@ -19,12 +19,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from rompy.runtime.output import LineCopier, copying_thread
+from rompy.runtime.output import LineCopier, PipeCopier
 
 log = logging.getLogger("rompy.runtime")
 
 TOKEN_VARIABLE = "ROMPY_RUN_TOKEN"
 GRACE_SECONDS = 5.0
+#: How long output is still copied after the model ended (a descendant may hold its pipes).
+DRAIN_SECONDS = 5.0
+_POLL_S = 0.05
 #: Runs shorter than this cannot have cycled through the pid space (pid_max can be 32768).
 SHORT_RUN_S = 10.0
 
@@ -140,14 +143,11 @@ def run_process_group(
             )
         except OSError as exc:
             return "failed", 127, f"cannot start {argv[0]!r}: {exc.strerror or exc}"
-        pumps = [copying_thread(iter(pipe.readline, b""), LineCopier(console, log_files.get(stream)), f"rompy-{stream}")
-                 for pipe, console, stream in ((proc.stdout, sys.stdout, "stdout"), (proc.stderr, sys.stderr, "stderr"))]
+        output = PipeCopier({pipe.fileno(): LineCopier(console, log_files.get(stream))
+                             for pipe, console, stream in ((proc.stdout, sys.stdout, "stdout"),
+                                                           (proc.stderr, sys.stderr, "stderr"))})
         try:
-            # Started inside the try: a signal arriving while a thread starts must still
-            # reach the cleanup in `finally` (a model can print before both pumps run).
-            for thread in pumps:
-                thread.start()
-            exit_code = wait_for_exit(proc, timeout)
+            exit_code = wait_for_exit(proc, timeout, output)
             return ("succeeded", 0, "") if exit_code == 0 else (
                 "failed", exit_code, f"command exited with code {exit_code}")
         except subprocess.TimeoutExpired:
@@ -156,30 +156,43 @@ def run_process_group(
         finally:
             # Interrupted, finished or timed out: nothing started by the model may remain.
             terminate_tree(proc, token, grace if proc.poll() is None else 0.5, started)
-            for thread in pumps:
-                if thread.ident is not None:
-                    thread.join(timeout=5)
+            output.drain(within=DRAIN_SECONDS)
             for pipe in (proc.stdout, proc.stderr):
                 pipe.close()
 
 
-def wait_for_exit(proc: subprocess.Popen, timeout: float) -> int:
-    """proc.wait(timeout), woken by the kernel when the process ends rather than by polling.
+def wait_for_exit(proc: subprocess.Popen, timeout: float, output: PipeCopier | None = None) -> int:
+    """proc.wait(timeout), copying `output` meanwhile, woken by the kernel when the process ends.
 
     Popen.wait with a timeout sleeps and polls, adding up to a millisecond or more to every
     short model; a pidfd becomes readable the moment the process exits (Linux 5.3+).
+    Without one, the process is polled between reads.
     """
+    deadline = time.monotonic() + timeout
     try:
-        fd = os.pidfd_open(proc.pid)
+        pidfd = os.pidfd_open(proc.pid)
     except (AttributeError, OSError):
-        return proc.wait(timeout=timeout)
+        pidfd = None
     try:
-        ready, _, _ = select.select([fd], [], [], timeout)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise subprocess.TimeoutExpired(proc.args, timeout)
+            if pidfd is None and proc.poll() is not None:
+                return proc.returncode
+            watched = [*([pidfd] if pidfd is not None else []), *(output.fds() if output is not None else [])]
+            wait = remaining if pidfd is not None else min(remaining, _POLL_S)
+            if not watched:
+                time.sleep(wait)
+                continue
+            ready, _, _ = select.select(watched, [], [], wait)
+            if pidfd is not None and pidfd in ready:
+                return proc.wait()
+            for fd in ready:
+                output.read(fd)
     finally:
-        os.close(fd)
-    if not ready:
-        raise subprocess.TimeoutExpired(proc.args, timeout)
-    return proc.wait()
+        if pidfd is not None:
+            os.close(pidfd)
 
 
 @contextmanager
