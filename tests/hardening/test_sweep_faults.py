@@ -70,15 +70,16 @@ class SweepUnderTest:
         self.out = open(self.root / "sweep.out", "w")
         self.err = open(self.root / "sweep.err", "w")
         self.proc = subprocess.Popen(self.argv(), cwd=self.root, env=self.env, stdout=self.out, stderr=self.err)
-        assert wait_for(lambda: self.left() >= self.expectedis_running() or self.proc.poll() is not None, 180), \
+        assert wait_for(lambda: self.left() >= self.expected_left() or self.proc.poll() is not None, 180), \
             "members did not start"
         assert self.proc.poll() is None, self.stderr()
-        assert self.left() == self.expectedis_running()
+        assert self.left() == self.expected_left()
         self.workers = children(self.proc.pid)
         assert len(self.workers) == self.members
 
-    def expectedis_running(self) -> int:
-        return self.members * (2 if self.kind == "local" else 1)  # model + setsid daemon per local member
+    def expected_left(self) -> int:
+        """What a started sweep has running: a model and a setsid daemon per local member, a container per Docker one."""
+        return self.members * (2 if self.kind == "local" else 1)
 
     def containers(self) -> list[dict]:
         listed = self.client.api.containers(all=True, filters={"label": "rompy.run_id"})
@@ -89,6 +90,14 @@ class SweepUnderTest:
         if self.kind == "docker":
             return len(self.containers())
         return len(processes_with_marker(self.marker))
+
+    def leftovers(self) -> str:
+        """What is left and what rompy said, for a failed assertion to show."""
+        if self.kind == "docker":
+            what = [(c["Id"][:12], c.get("State"), c.get("Status")) for c in self.containers()]
+        else:
+            what = processes_with_marker(self.marker)
+        return f"left: {what}\nrompy's stderr:\n{self.stderr()[-4000:]}"
 
     def wait_nothing_left(self, timeout: float) -> int:
         wait_for(lambda: self.left() == 0, timeout, step=0.2)
@@ -166,7 +175,7 @@ def test_signal_during_a_parallel_sweep_stops_every_member(make_sweep, kind, sig
     err = sweep.stderr()
     assert "Traceback" not in err
     left = sweep.wait_nothing_left(10)  # nothing may be left once rompy has exited; slack for /proc
-    assert left == 0
+    assert left == 0, sweep.leftovers()
     assert [w for w in sweep.workers if is_running(w)] == []
     records = sweep.records()
     assert len(records) == MEMBERS
@@ -192,7 +201,7 @@ def test_sigkill_of_the_sweep_workers_clean_up_and_next_start_finds_nothing(make
     sweep.proc.wait()
     # The workers get SIGTERM from the kernel (PR_SET_PDEATHSIG) and stop their members.
     left = sweep.wait_nothing_left(60)
-    assert left == 0, "members outlived a SIGKILLed sweep"
+    assert left == 0, f"members outlived a SIGKILLed sweep\n{sweep.leftovers()}"
     assert wait_for(lambda: not any(is_running(w) for w in sweep.workers), 30)
     cleanup_s = time.monotonic() - t0
     records = sweep.records()
@@ -224,7 +233,7 @@ def test_sigkill_of_the_sweep_while_its_members_stop_does_not_cut_their_cleanup_
     sweep.proc.send_signal(signal.SIGKILL)
     sweep.proc.wait()
     left = sweep.wait_nothing_left(60)
-    assert left == 0, "a second signal cut a member's cleanup short"
+    assert left == 0, f"a second signal cut a member's cleanup short\n{sweep.leftovers()}"
     assert wait_for(lambda: not any(is_running(w) for w in sweep.workers), 30)
     records = sweep.records()
     assert len(records) == MEMBERS and {r["status"] for r in records} == {"interrupted"}, records
@@ -252,14 +261,14 @@ def test_sigkill_of_the_sweep_and_its_workers_is_cleaned_up_next_start(make_swee
     sweep.proc.wait()
     time.sleep(0.5)
     left_behind = sweep.left()
-    assert left_behind == sweep.expectedis_running(), "the killed workers' models should still be there"
+    assert left_behind == sweep.expected_left(), "the killed workers' models should still be there"
     assert {r["status"] for r in sweep.records()} == {"running"}
     assert len(sweep.registry()) == MEMBERS
 
     nxt = sweep.next_start()
     assert nxt.returncode == 0, nxt.stderr
     left = sweep.wait_nothing_left(30)
-    assert left == 0
+    assert left == 0, sweep.leftovers()
     records = sweep.records()
     assert len(records) == MEMBERS and {r["status"] for r in records} == {"interrupted"}, records
     assert sweep.registry() == []
@@ -279,7 +288,7 @@ def test_killed_workers_are_cleaned_up_by_the_running_sweep(make_sweep, kind, fi
     assert sweep.proc.wait(timeout=120) == 1, sweep.stderr()
     assert "Traceback" not in sweep.stderr()
     left = sweep.wait_nothing_left(10)
-    assert left == 0, "a running sweep removes what its killed workers left"
+    assert left == 0, f"a running sweep removes what its killed workers left\n{sweep.leftovers()}"
     records = sweep.records()
     assert len(records) == MEMBERS and {r["status"] for r in records} == {"failed"}, records
     summary = json.loads((sweep.sweep_dir / "summary.json").read_text())

@@ -70,6 +70,9 @@ class FakeEngine:
         self.ncpu, self.mem_total = ncpu, mem_total
         self.fail_create = fail_create  # an engine message to refuse every create with
         self.oom_exit = oom_exit        # a container exiting with this code reports OOMKilled
+        # Set: a removal is already under way when rompy asks (another client's, or one a signal
+        # cut short); the engine answers 409 and the container goes this many seconds later.
+        self.removal_in_progress_s: float | None = None
         self.containers: dict[str, Container] = {}
         self.requests: list[tuple[str, str]] = []
         self.lock = threading.Lock()
@@ -336,6 +339,15 @@ class _Handler(BaseHTTPRequestHandler):
         container = self._container(ref)
         if container is None:
             return
+        delay = self.engine.removal_in_progress_s
+        if delay is not None:
+            def finish() -> None:
+                self.engine._kill(container, signal.SIGKILL)
+                container.removed = True
+
+            self.engine.removal_in_progress_s = None
+            threading.Timer(delay, finish).start()
+            return self._json(409, {"message": f"removal of container {container.id} is already in progress"})
         if container.running:
             if query.get("force") not in ("1", "true", "True"):
                 return self._json(409, {"message": "You cannot remove a running container"})

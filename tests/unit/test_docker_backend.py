@@ -103,6 +103,16 @@ def test_ctrl_c_stops_and_removes_the_container(workdir, fake_docker):
     assert fake_docker.live() == []
 
 
+def test_a_removal_already_under_way_is_waited_for(workdir, fake_docker):
+    """The engine answers 409 "already in progress" (it went on with a removal a signal cut
+    short, or another client's): the run ends only once the container is gone."""
+    fake_docker.removal_in_progress_s = 1.5
+    proc = run_rompy(*BUSYBOX, "run_id=slowgone", "backend.command='true'", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert fake_docker.live() == []
+    assert "could not remove" not in proc.stderr
+
+
 def test_the_next_start_removes_what_a_killed_rompy_left(workdir, fake_docker):
     with rompy_running(*BUSYBOX, "run_id=orphan", "backend.command='echo started; sleep 300'", cwd=workdir) as proc:
         proc.send_signal(signal.SIGKILL)

@@ -29,6 +29,8 @@ log = logging.getLogger("rompy.backends.docker")
 CONTAINER_HOME = "/rompy/home"
 HOME_TMPFS_OPTIONS = "rw,exec,nosuid,nodev,mode=1777"
 GRACE_SECONDS = 5.0
+#: How long a run waits for the engine to finish a removal already under way.
+REMOVAL_WAIT_S = 60.0
 
 
 # -- pre-flight -------------------------------------------------------------------
@@ -173,7 +175,12 @@ def _stop(api, ref: str, grace: float) -> None:
 
 
 def _remove(api, ref: str) -> None:
-    """Remove, retrying if a further signal interrupts the call; a missing container is fine."""
+    """Remove the container and return once it is gone; a missing container is fine.
+
+    A further signal interrupting the call is retried. A removal already under way (the
+    engine went on with one a signal cut short, or another client's) is waited for: the
+    run must not end while its container still exists.
+    """
     from docker.errors import APIError, NotFound
 
     for _ in range(3):
@@ -186,9 +193,28 @@ def _remove(api, ref: str) -> None:
             continue
         except APIError as exc:
             if "already in progress" in str(exc):
-                return
-            log.warning("could not remove container %s: %s", ref, exc)
+                _wait_until_gone(api, ref)
+            else:
+                log.warning("could not remove container %s: %s", ref, exc)
             return
+
+
+def _wait_until_gone(api, ref: str) -> None:
+    from docker.errors import NotFound
+
+    deadline = time.monotonic() + REMOVAL_WAIT_S
+    while time.monotonic() < deadline:
+        try:
+            api.inspect_container(ref)
+        except NotFound:
+            return
+        except (Interrupted, KeyboardInterrupt):
+            pass
+        except Exception as exc:  # noqa: BLE001 - the engine went away: nothing more to wait for
+            log.debug("inspect %s while it is removed: %s", ref, exc)
+            return
+        time.sleep(0.1)
+    log.warning("container %s is still being removed by the engine after %g s", ref, REMOVAL_WAIT_S)
 
 
 # -- the run ----------------------------------------------------------------------
