@@ -133,3 +133,34 @@ def test_sigterm_while_the_sweep_reads_a_finished_task_keeps_every_member_it_rep
     assert sweep.interrupt_code == 143, "the SIGTERM stopped the sweep"
     assert sweep.ended == {n: ("succeeded", "") for n in range(3)}, "what the task reported is kept"
     assert not task.cancelled, "a task that had ended is not cancelled"
+
+
+def test_a_signal_as_the_sequential_sweep_records_a_member_does_not_lose_it(monkeypatch):
+    """The signal is raised as recording begins (before its held block): the member that ended is still recorded."""
+    import rompy.sweep.executors.sequential as sequential
+    from rompy.sweep.records import MemberResult
+
+    monkeypatch.setattr(sequential, "run_member", lambda *args, **kwargs: MemberResult("succeeded", 0))
+    calls = []
+
+    class Sweep:
+        stopping, task_function, callbacks = False, None, None
+        ended: dict = {}
+
+        def prepare(self, job):
+            return object()
+
+        def started(self, job):
+            pass
+
+        def finished(self, job, result):
+            calls.append(job.number)
+            if len(calls) == 1:
+                raise Interrupted(signal.SIGTERM)  # what the handler raises on entering the call
+            self.ended[job.number] = result.status
+
+    sweep = Sweep()
+    jobs = [SimpleNamespace(number=n, run_dir=None) for n in range(3)]
+    with pytest.raises(Interrupted):
+        sequential.InProcessExecutor().execute(jobs, sweep)
+    assert sweep.ended == {0: "succeeded"}

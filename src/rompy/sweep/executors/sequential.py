@@ -6,6 +6,7 @@ members whose model is quick.
 
 from __future__ import annotations
 
+from rompy.errors import Interrupted
 from rompy.sweep.member import run_member
 
 
@@ -21,4 +22,11 @@ class InProcessExecutor:
                 continue
             ctx.started(job)
             result = run_member(ctx.task_function, member, ctx.callbacks, job.run_dir)
-            ctx.finished(job, result)
+            try:
+                ctx.finished(job, result)
+            except Interrupted:
+                # The signal landed as recording began: the member ended all the same and
+                # its line belongs in the results (a later signal does not raise again).
+                if job.number not in ctx.ended:
+                    ctx.finished(job, result)
+                raise
