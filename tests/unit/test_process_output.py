@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import threading
 
+import pytest
+
 from rompy.runtime.processes import run_process_group
 
 BIG = 300_000  # several pipe buffers: the copy must keep reading while the model writes
@@ -39,3 +41,24 @@ def test_output_is_copied_whole_to_console_and_logs(tmp_path, capsys):
     seen = capsys.readouterr()
     assert seen.out == stdout_log
     assert seen.err == "warning: one\n"
+
+
+def test_a_session_holding_many_files_open_can_still_run_a_model(tmp_path):
+    """The model's pipes get descriptors above 1023, which select() refuses."""
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard limit on open files is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held_open = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        status, code, _ = run_process_group([sys.executable, "-c", "print('hello')"], tmp_path,
+                                            {"PATH": "/usr/bin:/bin"}, timeout=120, logs_dir=tmp_path / "logs")
+    finally:
+        for fd in held_open:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert (status, code) == ("succeeded", 0)
+    assert (tmp_path / "logs" / "stdout.log").read_text() == "hello\n"

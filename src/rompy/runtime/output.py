@@ -77,7 +77,7 @@ class PipeCopier:
         return list(self._copiers)
 
     def read(self, fd: int) -> None:
-        """Copy what `fd` has ready (select said it is readable); at its end, close its copier."""
+        """Copy what `fd` has ready (`readable` said so); at its end, close its copier."""
         copier = self._copiers.get(fd)
         if copier is None:
             return
@@ -98,9 +98,21 @@ class PipeCopier:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            ready, _, _ = select.select(self.fds(), [], [], remaining)
+            ready = readable(self.fds(), remaining)
             for fd in ready:
                 self.read(fd)
         for copier in self._copiers.values():
             copier.close()
         self._copiers.clear()
+
+
+def readable(fds: list[int], timeout: float) -> list[int]:
+    """The fds among `fds` that can be read (or have ended) within `timeout` seconds.
+
+    poll, not select: select refuses descriptors numbered 1024 and above, which a long
+    Python session that holds many files open gets for every new pipe.
+    """
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return [fd for fd, _ in poller.poll(max(0.0, timeout) * 1000)]

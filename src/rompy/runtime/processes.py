@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
-from rompy.runtime.output import LineCopier, PipeCopier
+from rompy.runtime.output import LineCopier, PipeCopier, readable
 
 log = logging.getLogger("rompy.runtime")
 
@@ -185,7 +184,7 @@ def wait_for_exit(proc: subprocess.Popen, timeout: float, output: PipeCopier | N
             if not watched:
                 time.sleep(wait)
                 continue
-            ready, _, _ = select.select(watched, [], [], wait)
+            ready = readable(watched, wait)
             if pidfd is not None and pidfd in ready:
                 return proc.wait()
             for fd in ready:
