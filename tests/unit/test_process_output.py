@@ -62,3 +62,19 @@ def test_a_session_holding_many_files_open_can_still_run_a_model(tmp_path):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert (status, code) == ("succeeded", 0)
     assert (tmp_path / "logs" / "stdout.log").read_text() == "hello\n"
+
+
+def test_without_a_pidfd_the_model_is_polled_and_its_output_still_copied(tmp_path, monkeypatch, capsys):
+    """Where the kernel has no pidfd (macOS, Linux before 5.3) the wait polls the process between reads."""
+    import os
+
+    def no_pidfd(pid, flags=0):
+        raise OSError("pidfd_open not supported")
+
+    monkeypatch.setattr(os, "pidfd_open", no_pidfd)
+    script = "import sys, time\nprint('first', flush=True)\ntime.sleep(0.3)\nprint('second')\nsys.exit(3)\n"
+    status, code, _ = run_process_group([sys.executable, "-c", script], tmp_path, {"PATH": "/usr/bin:/bin"},
+                                        timeout=120, logs_dir=tmp_path / "logs")
+    assert (status, code) == ("failed", 3)
+    assert (tmp_path / "logs" / "stdout.log").read_text() == "first\nsecond\n"
+    assert capsys.readouterr().out == "first\nsecond\n"

@@ -160,7 +160,7 @@ def run_process_group(
                 pipe.close()
 
 
-def wait_for_exit(proc: subprocess.Popen, timeout: float, output: PipeCopier | None = None) -> int:
+def wait_for_exit(proc: subprocess.Popen, timeout: float, output: PipeCopier) -> int:
     """proc.wait(timeout), copying `output` meanwhile, woken by the kernel when the process ends.
 
     Popen.wait with a timeout sleeps and polls, adding up to a millisecond or more to every
@@ -173,22 +173,16 @@ def wait_for_exit(proc: subprocess.Popen, timeout: float, output: PipeCopier | N
     except (AttributeError, OSError):
         pidfd = None
     try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise subprocess.TimeoutExpired(proc.args, timeout)
+        while (remaining := deadline - time.monotonic()) > 0:
             if pidfd is None and proc.poll() is not None:
                 return proc.returncode
-            watched = [*([pidfd] if pidfd is not None else []), *(output.fds() if output is not None else [])]
-            wait = remaining if pidfd is not None else min(remaining, _POLL_S)
-            if not watched:
-                time.sleep(wait)
-                continue
-            ready = readable(watched, wait)
+            ready = readable(output.fds() + ([pidfd] if pidfd is not None else []),
+                             remaining if pidfd is not None else min(remaining, _POLL_S))
             if pidfd is not None and pidfd in ready:
                 return proc.wait()
             for fd in ready:
                 output.read(fd)
+        raise subprocess.TimeoutExpired(proc.args, timeout)
     finally:
         if pidfd is not None:
             os.close(pidfd)
