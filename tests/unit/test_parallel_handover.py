@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -63,7 +64,7 @@ def members(tmp_path, count):
 
 def run_members(monkeypatch, tmp_path, sweep, count, member):
     """Run `count` members whose work is member(job) -> MemberResult, in two workers."""
-    monkeypatch.setattr(parallel, "_run_one", lambda ctx, job: member(job))
+    monkeypatch.setattr(parallel, "_run_one", lambda ctx, job, report: report(member(job)) or report.go_on)
     previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the sweep hung"))
     signal.alarm(60)
     try:
@@ -128,3 +129,47 @@ def test_a_worker_stopped_before_starting_its_member_gives_it_back(monkeypatch, 
     assert sweep.withdrawn_numbers == [3]
     assert sorted(sweep.results) == list(range(6))
     assert all(len(ends) == 1 and ends[0].status == "succeeded" for ends in sweep.results.values())
+
+
+def test_a_signal_as_a_workers_member_ends_does_not_lose_it(monkeypatch, tmp_path):
+    """The member is reported before the signal stops its worker; a member sent ahead runs elsewhere."""
+    from omegaconf import OmegaConf
+
+    import rompy.core.time as clock
+
+    real_utcnow, armed = clock.utcnow, []
+
+    def utcnow():
+        if armed:  # in the worker, as member 2's end is written down: its model has ended
+            armed.clear()
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_utcnow()
+
+    class Sweep(StandInSweep):
+        callbacks = None
+
+        def compose(self, job):
+            task_cfg = OmegaConf.create({"number": job.number, "run_dir": job.run_dir})
+            return SimpleNamespace(task_cfg=task_cfg, activate=lambda: None,
+                                   hydra_cfg=OmegaConf.create({"hydra": {"job": {"env_set": {}}}}))
+
+        @staticmethod
+        def task_function(cfg):
+            os.makedirs(cfg.run_dir)
+            if cfg.number == 2:
+                armed.append(True)
+            return {"exit_code": 0}
+
+    monkeypatch.setattr(clock, "utcnow", utcnow)
+    sweep = Sweep()
+    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the sweep hung"))
+    signal.alarm(60)
+    try:
+        parallel.ForkExecutor(cores=2).execute(members(tmp_path, 6), sweep)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+    assert sorted(sweep.results) == list(range(6))
+    assert all(len(ends) == 1 and ends[0].status == "succeeded" for ends in sweep.results.values()), \
+        {number: [(r.status, r.message) for r in ends] for number, ends in sweep.results.items()}

@@ -135,32 +135,45 @@ def test_sigterm_while_the_sweep_reads_a_finished_task_keeps_every_member_it_rep
     assert not task.cancelled, "a task that had ended is not cancelled"
 
 
-def test_a_signal_as_the_sequential_sweep_records_a_member_does_not_lose_it(monkeypatch):
-    """The signal is raised as recording begins (before its held block): the member that ended is still recorded."""
-    import rompy.sweep.executors.sequential as sequential
-    from rompy.sweep.records import MemberResult
+def test_a_signal_as_a_sequential_member_ends_does_not_lose_it(monkeypatch):
+    """The signal lands while the member's end is being written down: it is recorded, then the sweep stops."""
+    from omegaconf import OmegaConf
 
-    monkeypatch.setattr(sequential, "run_member", lambda *args, **kwargs: MemberResult("succeeded", 0))
-    calls = []
+    import rompy.core.time as clock
+    import rompy.sweep.executors.sequential as sequential
+
+    real_utcnow, calls = clock.utcnow, []
+
+    def utcnow():
+        calls.append(1)
+        if len(calls) == 2:  # the member's end time: its model has ended
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_utcnow()
+
+    monkeypatch.setattr(clock, "utcnow", utcnow)
+    member = SimpleNamespace(task_cfg=OmegaConf.create({}), activate=lambda: None,
+                             hydra_cfg=OmegaConf.create({"hydra": {"job": {"env_set": {}}}}))
 
     class Sweep:
-        stopping, task_function, callbacks = False, None, None
+        stopping, callbacks = False, None
         ended: dict = {}
 
+        @staticmethod
+        def task_function(cfg):
+            return {"exit_code": 0}
+
         def prepare(self, job):
-            return object()
+            return member
 
         def started(self, job):
             pass
 
         def finished(self, job, result):
-            calls.append(job.number)
-            if len(calls) == 1:
-                raise Interrupted(signal.SIGTERM)  # what the handler raises on entering the call
             self.ended[job.number] = result.status
 
     sweep = Sweep()
     jobs = [SimpleNamespace(number=n, run_dir=None) for n in range(3)]
-    with pytest.raises(Interrupted):
-        sequential.InProcessExecutor().execute(jobs, sweep)
+    with interruptible():
+        with pytest.raises(Interrupted):
+            sequential.InProcessExecutor().execute(jobs, sweep)
     assert sweep.ended == {0: "succeeded"}

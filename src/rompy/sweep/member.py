@@ -13,9 +13,10 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rompy.errors import EXIT_RUN_FAILED, EXIT_SIGINT, Interrupted
+from rompy.runtime.signals import held
 from rompy.sweep.records import MemberResult
 
 log = logging.getLogger("rompy.sweep")
@@ -35,8 +36,13 @@ def expected_run_dir(cfg) -> str | None:
     return str((Path(str(output_dir)) / str(run_id)).resolve())
 
 
-def run_member(task_function, member, callbacks=None, run_dir: str | None = None) -> MemberResult:
-    """Call `task_function` on a ComposedMember (see compose.py) and say how it ended."""
+def run_member(task_function, member, callbacks=None, run_dir: str | None = None,
+               report: Callable[[MemberResult], None] | None = None) -> MemberResult:
+    """Call `task_function` on a ComposedMember (see compose.py) and say how it ended.
+
+    `report` is called with the result before a signal that arrives once the member has
+    ended takes effect: a member whose model ended is always reported.
+    """
     from rompy._hydra import hydra_job
     from rompy.core.time import utcnow
 
@@ -60,15 +66,18 @@ def run_member(task_function, member, callbacks=None, run_dir: str | None = None
     except BaseException as exc:  # debug=true re-raises: show it, keep sweeping
         traceback.print_exc()
         failure = MemberResult("failed", EXIT_RUN_FAILED, f"{type(exc).__name__}: {exc}")
-    result = failure or result_from_task_return(ret)
-    finished = utcnow()
-    result.started_at = result.started_at or started.isoformat()
-    result.finished_at = result.finished_at or finished.isoformat()
-    if result.duration_s is None:
-        result.duration_s = round(time.monotonic() - t0, 6)
-    result.run_dir = result.run_dir or run_dir
-    if failure is not None:
-        settle_record(result.run_dir, result)
+    with held():
+        result = failure or result_from_task_return(ret)
+        finished = utcnow()
+        result.started_at = result.started_at or started.isoformat()
+        result.finished_at = result.finished_at or finished.isoformat()
+        if result.duration_s is None:
+            result.duration_s = round(time.monotonic() - t0, 6)
+        result.run_dir = result.run_dir or run_dir
+        if failure is not None:
+            settle_record(result.run_dir, result)
+        if report is not None:
+            report(result)
     return result
 
 

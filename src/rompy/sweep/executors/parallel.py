@@ -360,7 +360,7 @@ class ForkExecutor:
 
 # -- inside a worker -----------------------------------------------------------------
 def _serve(ctx, by_number, commands: int, results: int, sweep_pid: int) -> None:
-    """A worker's life: read a member number, compose and run that member, write its result; until told to end."""
+    """A worker's life: read a member number, compose and run that member, report its result; until told to end."""
     # Ctrl-C forwarded by the sweep, then SIGTERM when the sweep is killed: a second
     # signal must not cut short the stop the first one started (rompy.runtime.signals).
     signals.interrupt_on_first_signal()
@@ -370,31 +370,56 @@ def _serve(ctx, by_number, commands: int, results: int, sweep_pid: int) -> None:
             number = _read_number(commands)
             if number is None:  # the sweep closed our pipe (or died): nothing more to run
                 return
-            job = by_number[number]
-            result = _run_one(ctx, job)
-            if os.getppid() != sweep_pid:  # nobody will read the report: say it in the record
-                _note_sweep_died(result.run_dir or job.run_dir, sweep_pid)
-                return
-            flush_std_streams()
-            _write_frame(results, json.dumps(result.to_dict(), default=str).encode("utf-8"))
-            if result.status == "interrupted":
+            if not _run_one(ctx, by_number[number], _Report(results, sweep_pid)):
                 return
     except Interrupted:  # stopped while idle
         return
 
 
-def _run_one(ctx, job) -> MemberResult:
+class _Report:
+    """Sends one member's result to the sweep, once.
+
+    Called by run_member before a signal that lands as the member ends takes effect, so
+    that a member whose model ended is reported whatever follows.
+    """
+
+    def __init__(self, fd: int, sweep_pid: int):
+        self.fd, self.sweep_pid = fd, sweep_pid
+        self.result: MemberResult | None = None
+
+    def __call__(self, result: MemberResult) -> None:
+        if self.result is not None:
+            return
+        self.result = result
+        if os.getppid() != self.sweep_pid:  # nobody will read the report: say it in the record
+            _note_sweep_died(result.run_dir, self.sweep_pid)
+            return
+        flush_std_streams()
+        _write_frame(self.fd, json.dumps(result.to_dict(), default=str).encode("utf-8"))
+
+    @property
+    def go_on(self) -> bool:
+        """May this worker take another member: reported, not interrupted, its sweep alive."""
+        return (self.result is not None and self.result.status != "interrupted"
+                and os.getppid() == self.sweep_pid)
+
+
+def _run_one(ctx, job, report: _Report) -> bool:
+    """Compose and run one member and report how it ended; False: this worker ends now."""
     try:
         try:
             member = ctx.compose(job)
         except Exception as exc:  # noqa: BLE001 - one line, the member failed
-            return ctx.composition_failure(job, exc)
-        return run_member(ctx.task_function, member, ctx.callbacks, job.run_dir)
-    except Interrupted as exc:
-        return MemberResult("interrupted", exc.exit_code, f"interrupted ({exc})", run_dir=job.run_dir)
+            report(ctx.composition_failure(job, exc))
+        else:
+            run_member(ctx.task_function, member, ctx.callbacks, job.run_dir, report=report)
+    except Interrupted as exc:  # before the member ended, or just after it was reported
+        report(MemberResult("interrupted", exc.exit_code, f"interrupted ({exc})", run_dir=job.run_dir))
+        return False
     except BaseException as exc:
-        return MemberResult("failed", EXIT_RUN_FAILED, f"worker error: {type(exc).__name__}: {exc}",
-                            run_dir=job.run_dir)
+        report(MemberResult("failed", EXIT_RUN_FAILED, f"worker error: {type(exc).__name__}: {exc}",
+                            run_dir=job.run_dir))
+    return report.go_on
 
 
 # -- processes and pipes ---------------------------------------------------------------

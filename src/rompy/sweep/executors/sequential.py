@@ -6,7 +6,6 @@ members whose model is quick.
 
 from __future__ import annotations
 
-from rompy.errors import Interrupted
 from rompy.sweep.member import run_member
 
 
@@ -21,12 +20,6 @@ class InProcessExecutor:
             if member is None:
                 continue
             ctx.started(job)
-            result = run_member(ctx.task_function, member, ctx.callbacks, job.run_dir)
-            try:
-                ctx.finished(job, result)
-            except Interrupted:
-                # The signal landed as recording began: the member ended all the same and
-                # its line belongs in the results (a later signal does not raise again).
-                if job.number not in ctx.ended:
-                    ctx.finished(job, result)
-                raise
+            # Recorded before a signal that lands as the member ends takes effect.
+            run_member(ctx.task_function, member, ctx.callbacks, job.run_dir,
+                       report=lambda result, job=job: ctx.finished(job, result))
