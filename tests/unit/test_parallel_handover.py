@@ -6,6 +6,7 @@ so these run with no model, no engine and no config.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import time
@@ -17,6 +18,15 @@ from rompy.errors import Interrupted
 from rompy.sweep.executors import parallel
 from rompy.sweep.plan import MemberJob
 from rompy.sweep.records import MemberResult
+
+
+@pytest.fixture(autouse=True)
+def collector_as_found():
+    """The executor freezes the collector before it forks, which the CLI undoes when it ends: undo it here."""
+    frozen = gc.get_freeze_count()
+    yield
+    if not frozen:
+        gc.unfreeze()
 
 
 class StandInSweep:
