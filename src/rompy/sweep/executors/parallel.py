@@ -4,9 +4,7 @@ A worker is forked from the sweep once and then runs member after member: it sta
 copy of the sweep process, with Hydra, the task and the composed templates in memory, so
 a member costs what it costs in the sequential launcher, not a new process. The sweep
 sends a worker a member's number; the worker composes and runs that member and sends
-back its result. While a worker's members are short, its next member is sent ahead, so
-that it starts the moment the last one is reported instead of after the sweep has read
-the report and answered. Members start in sweep order while the cores they hold on this machine
+back its result. Members start in sweep order while the cores they hold on this machine
 (their backend's `resources().local_cpus`) fit the budget (`cores`, default: the cores
 this process may use) and at most `max_workers` run; a member heavier than the budget
 runs alone. The whole-sweep check before anything runs is split across forked children
@@ -34,7 +32,6 @@ import signal
 import struct
 import sys
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Optional
@@ -51,10 +48,6 @@ log = logging.getLogger("rompy.sweep")
 _FRAME = struct.Struct("!I")  # every message: its length, then its bytes
 #: Below this many members the whole-sweep check runs in the sweep process (forking costs more).
 CHECK_SIDE_BY_SIDE_FROM = 64
-#: A worker whose last member took less than this gets its next one sent ahead. A member sent
-#: ahead waits for its worker's current one; with longer members another worker might have
-#: started it sooner, and the hand-over it saves is then a negligible part of a member.
-SEND_AHEAD_BELOW_S = 0.5
 
 
 @dataclass
@@ -65,9 +58,6 @@ class _Worker:
     job: object = None        # the member it runs, None while idle
     weight: float = 0.0
     started_at: str | None = None
-    since: float = 0.0        # time.monotonic() when `job` started
-    ahead: object = None      # the member sent ahead: it starts when `job` ends
-    last_run_s: float | None = None  # how long its last member took
     data: bytearray = field(default_factory=bytearray)
     signalled: set = field(default_factory=set)
 
@@ -156,81 +146,30 @@ class ForkExecutor:
         if jobs:
             self._warm_up(ctx, jobs[0])
 
-        def begin(worker: _Worker, job) -> None:
+        def fill() -> None:
+            """Start queued members while their weights fit the budget and a worker is free or can be forked."""
             nonlocal used
             from rompy.core.time import utcnow
 
-            worker.job, worker.weight = job, member_weight(job, budget)
-            worker.started_at, worker.since = utcnow().isoformat(), time.monotonic()
-            busy[worker.from_worker] = worker
-            used += worker.weight
-            ctx.started(job)
-
-        def give_back(job) -> None:
-            """A member its worker never started: it runs later, unless the sweep stops."""
-            if not ctx.stopping:
-                queue.appendleft(job)
-
-        def fill() -> None:
-            """Start queued members while their weights fit the budget and a worker is free or can be forked."""
             while queue and not ctx.stopping:
                 job = queue[0]
                 weight = member_weight(job, budget)
                 if busy and used + weight > budget + 1e-9:
-                    break
+                    return
                 if idle:
                     worker = idle.pop()
                 elif len(busy) < max_workers:
                     worker = self._spawn(ctx, by_number, [*busy.values(), *idle])
                 else:
-                    break
+                    return
                 if not _send(worker, job.number):  # it died while idle
                     _retire(worker)
                     continue
                 queue.popleft()
-                begin(worker, job)
-            send_ahead()
-
-        def send_ahead() -> None:
-            """Give each worker running a short member its next one, which then fits in the cores it frees."""
-            for worker in busy.values():
-                if not queue or ctx.stopping:
-                    return
-                if worker.ahead is not None or worker.signalled or worker.last_run_s is None \
-                        or worker.last_run_s >= SEND_AHEAD_BELOW_S:
-                    continue
-                if member_weight(queue[0], budget) > worker.weight + 1e-9:
-                    return  # members start in sweep order: this one waits for cores to free up
-                if _send(worker, queue[0].number):
-                    worker.ahead = queue.popleft()
-
-        def ended(worker: _Worker, result: MemberResult | None, reported: bool):
-            """Book the end of the worker's member; the worker goes on to the member sent ahead, idles or retires.
-
-            `result` None: the worker exited before starting its member, which is given back.
-            """
-            nonlocal used
-            del busy[worker.from_worker]
-            used = max(0.0, used - worker.weight)
-            job, worker.job = worker.job, None
-            worker.last_run_s = time.monotonic() - worker.since
-            ahead, worker.ahead = worker.ahead, None
-            if result is None:
-                ctx.not_started(job)
-                for unstarted in (ahead, job):  # back at the head of the queue, in sweep order
-                    if unstarted is not None:
-                        give_back(unstarted)
-                _retire(worker)
-                return None
-            if reported and result.status != "interrupted" and ahead is not None:
-                begin(worker, ahead)  # it read that member's number as soon as it had reported
-            elif not reported or result.status == "interrupted" or worker.signalled:
-                if ahead is not None:
-                    give_back(ahead)
-                _retire(worker)
-            else:
-                idle.append(worker)
-            return job, result
+                worker.job, worker.weight, worker.started_at = job, weight, utcnow().isoformat()
+                busy[worker.from_worker] = worker
+                used += weight
+                ctx.started(job)
 
         # Handing out members and recording what workers report run in held blocks: a
         # Ctrl-C or SIGTERM half-way would lose a started worker or a result already read.
@@ -249,22 +188,29 @@ class ForkExecutor:
                             continue
                     ready, _, _ = select.select(list(busy), [], [], self.poll_s)
                     with signals.held():
-                        results = []
+                        ended = []
                         for fd in ready:
                             worker = busy[fd]
                             chunk = os.read(fd, 65536)
-                            if not chunk:  # it exited without reporting
-                                ending = ended(worker, self._exited(worker), reported=False)
-                                results.extend([ending] if ending else [])
-                                continue
-                            worker.data.extend(chunk)
-                            # A worker that ran the member sent ahead may have reported two by now.
-                            while worker.job is not None and (body := worker.message()) is not None:
+                            if chunk:
+                                worker.data.extend(chunk)
+                                body = worker.message()
+                                if body is None:
+                                    continue
                                 result = MemberResult.from_dict(json.loads(body.decode("utf-8")))
-                                results.append(ended(worker, result, reported=True))
-                        if all(result.status == "succeeded" for _, result in results):
+                            else:
+                                result = self._dead(worker)
+                            del busy[fd]
+                            used = max(0.0, used - worker.weight)
+                            job, worker.job = worker.job, None
+                            if not chunk or result.status == "interrupted" or worker.signalled:
+                                _retire(worker)
+                            else:
+                                idle.append(worker)
+                            ended.append((job, result))
+                        if all(result.status == "succeeded" for _, result in ended):
                             fill()  # the freed cores first; recording what ended can wait that long
-                        for job, result in results:
+                        for job, result in ended:
                             ctx.finished(job, result)
                         ctx.tick()
                 except Interrupted as exc:
@@ -313,32 +259,23 @@ class ForkExecutor:
         return _Worker(pid=pid, to_worker=to_write, from_worker=from_read)
 
     @staticmethod
-    def _exited(worker: _Worker) -> MemberResult | None:
-        """The worker ended without reporting its member.
-
-        None if it had not started it: a signal stopped the worker just after it read the
-        member's number (it exited cleanly and the member's run directory does not exist).
-        Otherwise it died under its member (SIGKILL, OOM): the member failed, and what it
-        left running is cleaned up now.
-        """
+    def _dead(worker: _Worker) -> MemberResult:
+        """The worker died without reporting (SIGKILL, OOM): fail its member, clean up after it."""
         from rompy.core.time import utcnow
 
-        pid, worker.pid = worker.pid, 0  # reaped below
         try:
-            _, status = os.waitpid(pid, 0)
+            _, status = os.waitpid(worker.pid, 0)
         except ChildProcessError:
             status = 0
-        run_dir = worker.job.run_dir
-        if status == 0 and run_dir and not os.path.exists(run_dir):
-            return None
         if os.WIFSIGNALED(status):
             how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
         else:
             how = f"exited with code {os.waitstatus_to_exitcode(status)}"
         result = MemberResult("failed", EXIT_RUN_FAILED, f"worker process {how} before reporting",
                               started_at=worker.started_at, finished_at=utcnow().isoformat(),
-                              run_dir=run_dir)
-        _clean_up_after_dead_worker(pid, result)
+                              run_dir=worker.job.run_dir)
+        _clean_up_after_dead_worker(worker.pid, result)
+        worker.pid = 0  # reaped
         return result
 
     def _stop_workers(self, busy, ctx) -> None:

@@ -1,4 +1,4 @@
-"""The parallel launcher's workers and the members sent ahead to them, with a stand-in sweep.
+"""The parallel launcher's workers, with a stand-in sweep.
 
 The executor forks real workers; what a member does is replaced by a few lines of Python,
 so these run with no model, no engine and no config.
@@ -9,12 +9,10 @@ from __future__ import annotations
 import gc
 import os
 import signal
-import time
 from types import SimpleNamespace
 
 import pytest
 
-from rompy.errors import Interrupted
 from rompy.sweep.executors import parallel
 from rompy.sweep.plan import MemberJob
 from rompy.sweep.records import MemberResult
@@ -32,14 +30,11 @@ def collector_as_found():
 class StandInSweep:
     """What the executor asks of a sweep; it keeps what it was told."""
 
-    def __init__(self, recording_takes_s: float = 0.0):
+    def __init__(self):
         self.stopping = False
         self.stop_reason = None
-        self.recording_takes_s = recording_takes_s
         self.started_numbers: list[int] = []
-        self.withdrawn_numbers: list[int] = []
         self.results: dict[int, list[MemberResult]] = {}
-        self.recording: list[tuple[float, float]] = []  # when the sweep was busy recording an end
 
     def compose(self, job):
         raise RuntimeError("not composed here")
@@ -47,14 +42,8 @@ class StandInSweep:
     def started(self, job):
         self.started_numbers.append(job.number)
 
-    def not_started(self, job):
-        self.withdrawn_numbers.append(job.number)
-
     def finished(self, job, result, was_running=True):
-        t0 = time.monotonic()
         self.results.setdefault(job.number, []).append(result)
-        time.sleep(self.recording_takes_s)
-        self.recording.append((t0, time.monotonic()))
 
     def tick(self):
         pass
@@ -86,28 +75,13 @@ def run_members(monkeypatch, tmp_path, sweep, count, member):
 
 def short_member(job) -> MemberResult:
     os.makedirs(job.run_dir)
-    return MemberResult("succeeded", 0, details={"pid": os.getpid(), "at": time.monotonic()}, run_dir=job.run_dir)
+    return MemberResult("succeeded", 0, run_dir=job.run_dir)
 
 
-def test_a_worker_goes_on_to_its_next_member_while_the_sweep_records_the_last(monkeypatch, tmp_path):
-    sweep = StandInSweep(recording_takes_s=0.4)
-    run_members(monkeypatch, tmp_path, sweep, 8, short_member)
-
-    assert sorted(sweep.results) == list(range(8))
-    assert all(len(ends) == 1 and ends[0].status == "succeeded" for ends in sweep.results.values())
-    # Members sent ahead: while the sweep recorded one end, a worker started two more
-    # (without it, a worker waits for the sweep's answer after each report).
-    starts = [(r[0].details["pid"], r[0].details["at"]) for r in sweep.results.values()]
-    most = max(sum(1 for pid, at in starts if t0 <= at <= t1 and pid == worker)
-               for t0, t1 in sweep.recording for worker, _ in starts)
-    assert most >= 2
-
-
-def test_a_member_sent_to_a_worker_that_is_killed_runs_in_another(monkeypatch, tmp_path):
+def test_a_killed_worker_fails_its_member_and_the_others_run_once(monkeypatch, tmp_path):
     def member(job):
         if job.number == 4:
             os.makedirs(job.run_dir)
-            time.sleep(0.2)  # its successor has been sent ahead by now
             os.kill(os.getpid(), signal.SIGKILL)
         return short_member(job)
 
@@ -115,34 +89,14 @@ def test_a_member_sent_to_a_worker_that_is_killed_runs_in_another(monkeypatch, t
     sweep = StandInSweep()
     run_members(monkeypatch, tmp_path, sweep, 8, member)
 
-    assert sorted(sweep.results) == list(range(8)), "every member ended once, none lost with its worker"
+    assert sorted(sweep.results) == list(range(8)), "every member ended once"
     statuses = {number: [r.status for r in ends] for number, ends in sweep.results.items()}
     assert statuses.pop(4) == ["failed"] and "killed by SIGKILL" in sweep.results[4][0].message
     assert all(s == ["succeeded"] for s in statuses.values())
 
 
-def test_a_worker_stopped_before_starting_its_member_gives_it_back(monkeypatch, tmp_path):
-    read_number = parallel._read_number
-    once = tmp_path / "stopped"
-
-    def stopped_on_member_3(fd):
-        number = read_number(fd)
-        if number == 3 and not once.exists():
-            once.touch()
-            raise Interrupted(signal.SIGTERM)  # as a signal landing just after the read
-        return number
-
-    monkeypatch.setattr(parallel, "_read_number", stopped_on_member_3)
-    sweep = StandInSweep()
-    run_members(monkeypatch, tmp_path, sweep, 6, short_member)
-
-    assert sweep.withdrawn_numbers == [3]
-    assert sorted(sweep.results) == list(range(6))
-    assert all(len(ends) == 1 and ends[0].status == "succeeded" for ends in sweep.results.values())
-
-
 def test_a_signal_as_a_workers_member_ends_does_not_lose_it(monkeypatch, tmp_path):
-    """The member is reported before the signal stops its worker; a member sent ahead runs elsewhere."""
+    """The member is reported as it ended before the signal stops its worker; the others run elsewhere."""
     from omegaconf import OmegaConf
 
     import rompy.core.time as clock
