@@ -13,6 +13,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from rompy.errors import Interrupted
 from rompy.sweep.executors import parallel
 from rompy.sweep.plan import MemberJob
 from rompy.sweep.records import MemberResult
@@ -34,6 +35,7 @@ class StandInSweep:
         self.stopping = False
         self.stop_reason = None
         self.started_numbers: list[int] = []
+        self.withdrawn_numbers: list[int] = []
         self.results: dict[int, list[MemberResult]] = {}
 
     def compose(self, job):
@@ -41,6 +43,9 @@ class StandInSweep:
 
     def started(self, job):
         self.started_numbers.append(job.number)
+
+    def not_started(self, job):
+        self.withdrawn_numbers.append(job.number)
 
     def finished(self, job, result, was_running=True):
         self.results.setdefault(job.number, []).append(result)
@@ -95,8 +100,29 @@ def test_a_killed_worker_fails_its_member_and_the_others_run_once(monkeypatch, t
     assert all(s == ["succeeded"] for s in statuses.values())
 
 
+def test_a_worker_stopped_before_starting_its_member_gives_it_back(monkeypatch, tmp_path):
+    read_number = parallel._read_number
+    once = tmp_path / "stopped"
+
+    def stopped_on_member_3(fd):
+        number = read_number(fd)
+        if number == 3 and not once.exists():
+            once.touch()
+            raise Interrupted(signal.SIGTERM)  # as a signal landing just after the read
+        return number
+
+    monkeypatch.setattr(parallel, "_read_number", stopped_on_member_3)
+    sweep = StandInSweep()
+    run_members(monkeypatch, tmp_path, sweep, 6, short_member)
+
+    assert sweep.withdrawn_numbers == [3]
+    assert sorted(sweep.results) == list(range(6)), "member 3 ran in another worker"
+    assert all(len(ends) == 1 and ends[0].status == "succeeded" for ends in sweep.results.values())
+
+
 def test_a_signal_as_a_workers_member_ends_does_not_lose_it(monkeypatch, tmp_path):
-    """The member is reported as it ended before the signal stops its worker; the others run elsewhere."""
+    """The member is reported as it ended, then the signal stops its worker; the others run elsewhere,
+    including one the sweep had already given that worker."""
     from omegaconf import OmegaConf
 
     import rompy.core.time as clock

@@ -43,6 +43,10 @@ class Progress:
         self.running += 1
         self.draw()
 
+    def withdrawn(self, job) -> None:
+        self.running = max(self.running - 1, 0)
+        self.draw()
+
     def finished(self, job, result, was_running: bool = True) -> None:
         if was_running:
             self.running = max(self.running - 1, 0)

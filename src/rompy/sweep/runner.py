@@ -93,6 +93,10 @@ class SweepContext:
     def started(self, job: MemberJob) -> None:
         self.progress.started(job)
 
+    def not_started(self, job: MemberJob) -> None:
+        """A member given to a worker that ended before starting it: it runs later, or is not_run."""
+        self.progress.withdrawn(job)
+
     def finished(self, job: MemberJob, result: MemberResult, was_running: bool = True,
                  previous: dict[str, Any] | None = None) -> None:
         with held():  # a member's results line and its place in the summary go together

@@ -199,8 +199,16 @@ class ForkExecutor:
                                     continue
                                 result = MemberResult.from_dict(json.loads(body.decode("utf-8")))
                             else:
-                                result = self._dead(worker)
+                                result = self._ended_without_report(worker)
                             del busy[fd]
+                            if result is None:  # it stopped before starting its member
+                                ctx.not_started(worker.job)
+                                if not ctx.stopping:
+                                    queue.appendleft(worker.job)
+                                used = max(0.0, used - worker.weight)
+                                worker.job = None
+                                _retire(worker)
+                                continue
                             used = max(0.0, used - worker.weight)
                             job, worker.job = worker.job, None
                             if not chunk or result.status == "interrupted" or worker.signalled:
@@ -259,23 +267,33 @@ class ForkExecutor:
         return _Worker(pid=pid, to_worker=to_write, from_worker=from_read)
 
     @staticmethod
-    def _dead(worker: _Worker) -> MemberResult:
-        """The worker died without reporting (SIGKILL, OOM): fail its member, clean up after it."""
+    def _ended_without_report(worker: _Worker) -> MemberResult | None:
+        """The worker's process ended and its member was not reported.
+
+        None if it exited cleanly and the member's run directory does not exist: it never
+        started that member (a signal stopped it as it read the number, or just after it
+        reported the one before). Otherwise it died under its member (SIGKILL, OOM, a task
+        that called os._exit): the member failed, and what the worker left running is
+        cleaned up now.
+        """
         from rompy.core.time import utcnow
 
+        pid, worker.pid = worker.pid, 0  # reaped here
         try:
-            _, status = os.waitpid(worker.pid, 0)
+            _, status = os.waitpid(pid, 0)
         except ChildProcessError:
-            status = 0
-        if os.WIFSIGNALED(status):
+            status = None
+        run_dir = worker.job.run_dir
+        if status == 0 and not (run_dir and os.path.exists(run_dir)):
+            return None
+        if status is not None and os.WIFSIGNALED(status):
             how = f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
         else:
-            how = f"exited with code {os.waitstatus_to_exitcode(status)}"
+            how = "ended" if status is None else f"exited with code {os.waitstatus_to_exitcode(status)}"
         result = MemberResult("failed", EXIT_RUN_FAILED, f"worker process {how} before reporting",
                               started_at=worker.started_at, finished_at=utcnow().isoformat(),
-                              run_dir=worker.job.run_dir)
-        _clean_up_after_dead_worker(worker.pid, result)
-        worker.pid = 0  # reaped
+                              run_dir=run_dir)
+        _clean_up_after_dead_worker(pid, result)
         return result
 
     def _stop_workers(self, busy, ctx) -> None:
