@@ -201,16 +201,14 @@ class ForkExecutor:
                             else:
                                 result = self._ended_without_report(worker)
                             del busy[fd]
-                            if result is None:  # it stopped before starting its member
-                                ctx.not_started(worker.job)
-                                if not ctx.stopping:
-                                    queue.appendleft(worker.job)
-                                used = max(0.0, used - worker.weight)
-                                worker.job = None
-                                _retire(worker)
-                                continue
                             used = max(0.0, used - worker.weight)
                             job, worker.job = worker.job, None
+                            if result is None:  # it stopped before starting its member
+                                ctx.not_started(job)
+                                if not ctx.stopping:
+                                    queue.appendleft(job)
+                                _retire(worker)
+                                continue
                             if not chunk or result.status == "interrupted" or worker.signalled:
                                 _retire(worker)
                             else:
