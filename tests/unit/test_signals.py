@@ -177,3 +177,37 @@ def test_a_signal_as_a_sequential_member_ends_does_not_lose_it(monkeypatch):
         with pytest.raises(Interrupted):
             sequential.InProcessExecutor().execute(jobs, sweep)
     assert sweep.ended == {0: "succeeded"}
+
+
+def test_a_signal_while_a_third_party_launchers_batch_is_recorded_keeps_the_whole_batch():
+    """Hydra's own launchers return a whole batch: a signal as it is written down stops the sweep after it."""
+    from hydra.core.utils import JobReturn, JobStatus
+
+    from rompy.sweep.executors.hydra import HydraLauncherExecutor
+
+    class Launcher:
+        def launch(self, overrides, initial_job_idx):
+            returns = []
+            for _ in overrides:
+                ret = JobReturn()
+                ret.status, ret._return_value = JobStatus.COMPLETED, {"exit_code": 0}
+                returns.append(ret)
+            return returns
+
+    class Sweep:
+        ended: dict = {}
+
+        def started(self, job):
+            pass
+
+        def finished(self, job, result):
+            if not self.ended:
+                os.kill(os.getpid(), signal.SIGTERM)
+            self.ended[job.number] = result.status
+
+    sweep = Sweep()
+    jobs = [SimpleNamespace(number=n, launch_overrides=[f"x={n}"]) for n in range(3)]
+    with interruptible():
+        with pytest.raises(Interrupted):
+            HydraLauncherExecutor(Launcher()).execute(jobs, sweep)
+    assert sweep.ended == {0: "succeeded", 1: "succeeded", 2: "succeeded"}

@@ -2,6 +2,8 @@
 
 They take a batch of override lists and return when the whole batch is done, so
 results.jsonl is written after the batch, and fail_fast cannot stop a batch half-way.
+The batch's results are written down in one held block: a Ctrl-C or SIGTERM arriving
+while they are takes effect once every member the launcher ran is recorded.
 This path exists so that other launchers still get run ids, results, summary and resume.
 """
 
@@ -39,20 +41,27 @@ class HydraLauncherExecutor:
     def execute(self, jobs, ctx) -> None:
         from hydra.core.utils import JobStatus
 
+        from rompy.runtime.signals import held
+
         if not jobs:
             return
         for job in jobs:
             ctx.started(job)
         returns = self.launcher.launch([job.launch_overrides for job in jobs], initial_job_idx=jobs[0].number)
-        for job, ret in zip(jobs, returns):
-            value = job_return_value(ret)
-            if ret.status == JobStatus.COMPLETED:
-                result = result_from_task_return(value)
-                record = getattr(value.get("outcome"), "record", None) if isinstance(value, dict) else None
-                if record:
-                    result.started_at = record.get("started_at")
-                    result.finished_at = record.get("finished_at")
-                    result.duration_s = record.get("duration_s")
-            else:
-                result = MemberResult("failed", 1, f"{type(value).__name__}: {value}")
-            ctx.finished(job, result)
+        with held():
+            for job, ret in zip(jobs, returns):
+                ctx.finished(job, _member_result(ret, JobStatus))
+
+
+def _member_result(ret, job_status) -> MemberResult:
+    """What a launcher's JobReturn says of its member, with the run's own times when it has a record."""
+    value = job_return_value(ret)
+    if ret.status != job_status.COMPLETED:
+        return MemberResult("failed", 1, f"{type(value).__name__}: {value}")
+    result = result_from_task_return(value)
+    record = getattr(value.get("outcome"), "record", None) if isinstance(value, dict) else None
+    if record:
+        result.started_at = record.get("started_at")
+        result.finished_at = record.get("finished_at")
+        result.duration_s = record.get("duration_s")
+    return result
