@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.helpers.cli import read_record
-from tests.helpers.processes import model_with_daemon, processes_with_marker, start_local_run
+from tests.helpers.processes import model_with_daemon, processes_with_marker, start_local_run, wait_for
 
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -24,8 +24,8 @@ def test_signal_stops_the_model_and_records_interrupted(workdir, signum, code, f
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err
     assert "Traceback" not in err
-    time.sleep(0.3)
-    assert processes_with_marker(marker) == []
+    # rompy SIGKILLed the daemon before it exited; a loaded machine may take a moment to tear it down
+    assert wait_for(lambda: not processes_with_marker(marker), timeout=10), processes_with_marker(marker)
     record = read_record(workdir / "output/sig")
     assert record["status"] == "interrupted" and record["failed_stage"] == "run"
     assert (workdir / "output/sig/INPUT").exists()
