@@ -66,7 +66,8 @@ class ModelRun(StrictModel):
     _source_config: dict[str, Any] | None = PrivateAttr(None)
     _run_config: dict[str, Any] | None = PrivateAttr(None)
     _preflighted: Any = PrivateAttr(None)
-    _postprocess_follows: bool = PrivateAttr(False)
+    _next_postprocessor: Any = PrivateAttr(None)  # what pipeline() runs after the model, while it runs
+    _end_unsaved: bool = PrivateAttr(False)       # the run's end waits to be written with a quick postprocessor's result
 
     @field_validator("run_id")
     @classmethod
@@ -132,13 +133,13 @@ class ModelRun(StrictModel):
         except OSError as exc:
             self._record = self._new_record()
             self._record.finish("failed", "generate", f"cannot stage the run directory: {exc.strerror or exc}")
-            self._store.save(self._record)
+            self._save()
             raise RunFailed(f"cannot stage the run directory {self.run_dir}: {exc.strerror or exc}") from None
         self._record = self._new_record()
         if staged:
             self._record.inputs = staged
         if save:
-            self._store.save(self._record)
+            self._save()
         log.info("run %s staged in %s", self.run_id, self.run_dir)
         return self.run_dir
 
@@ -160,7 +161,7 @@ class ModelRun(StrictModel):
         if "backend" not in record.config:  # the CLI already put it there, env references kept
             record.config["backend"] = redact_config(backend.model_dump(mode="json"), backend.secret_env)
         record.stage = "run"
-        self._store.save(record)
+        self._save()
         if self._source_config is None:
             self._write_config_yaml()  # now with the backend
         import uuid
@@ -220,7 +221,7 @@ class ModelRun(StrictModel):
             if not ok and getattr(processor, "fail_run", True):
                 self._finish("failed", "postprocess", message=f"postprocessor failed: {result.get('message', '')}")
             else:
-                self._store.save(record)
+                self._save()
         if not ok:
             log.error("postprocessor %s failed: %s", _processor_name(processor), result.get("message", ""))
         return result
@@ -237,17 +238,21 @@ class ModelRun(StrictModel):
         if self._record is None:
             outcome["generate"] = str(self._generate(save=False))
         outcome["stages_completed"].append("generate")
-        self._postprocess_follows = True  # how the run ended is synced once, with the postprocessor's result
+        processor = _as_processor(processor)
+        self._next_postprocessor = processor  # how the run ended is synced once, with the postprocessor's result
         try:
             ran = self.run(backend=backend, **(run_kwargs or {}))
+            self._next_postprocessor = None
+            outcome["run"] = self._record.backend
+            if not ran:
+                outcome["message"] = self._record.message
+                return outcome
+            outcome["stages_completed"].append("run")
+            result = self.postprocess(processor=processor, **(process_kwargs or {}))
         finally:
-            self._postprocess_follows = False
-        outcome["run"] = self._record.backend
-        if not ran:
-            outcome["message"] = self._record.message
-            return outcome
-        outcome["stages_completed"].append("run")
-        result = self.postprocess(processor=processor, **(process_kwargs or {}))
+            self._next_postprocessor = None
+            if self._end_unsaved:  # the postprocessor did not get as far as writing the record
+                self._save()
         outcome["postprocess"] = result
         if result_succeeded(result):
             outcome["stages_completed"].append("postprocess")
@@ -321,8 +326,16 @@ class ModelRun(StrictModel):
     def _finish(self, status: str, failed_stage: str | None, message: str = "") -> None:
         if self._record is not None:
             self._record.finish(status, failed_stage, message)
-            follows = status == "succeeded" and self._postprocess_follows
-            self._store.save(self._record, durable=not follows)
+            follows = self._next_postprocessor if status == "succeeded" else None
+            if getattr(follows, "quick", False):
+                self._end_unsaved = True  # written in a moment, with the postprocessor's result
+                return
+            self._save(durable=follows is None)
+
+    def _save(self, durable: bool = True) -> None:
+        """Write the record as it is now (durable: synced to disk before it replaces the old one)."""
+        self._store.save(self._record, durable=durable)
+        self._end_unsaved = False
 
 
 def write_rendered(run_dir: Path, files: dict[str, str | bytes | RenderedFile]) -> None:

@@ -99,3 +99,62 @@ def test_summary_records_its_figures_as_metrics(finished_run):
     assert metrics["file_count"] == 2
     assert metrics["dispersion.wavelength_m.max"] == max(float(r["wavelength_m"]) for r in rows)
     assert metrics["dispersion.depth_m.min"] == min(float(r["depth_m"]) for r in rows)
+
+
+def _saved_statuses(monkeypatch) -> list[str]:
+    """The status of the record at each write of it to disk."""
+    from rompy.record import RecordStore
+
+    statuses, save = [], RecordStore.save
+
+    def counting_save(self, record, *args, **kwargs):
+        statuses.append(record.status)
+        return save(self, record, *args, **kwargs)
+
+    monkeypatch.setattr(RecordStore, "save", counting_save)
+    return statuses
+
+
+def test_with_the_noop_postprocessor_a_run_s_end_is_written_once(tmp_path, monkeypatch):
+    """noop only looks at the run: the record is written as the model starts, then once at the end."""
+    statuses = _saved_statuses(monkeypatch)
+    run = ModelRun(run_id="quick", output_dir=tmp_path)
+    outcome = run.pipeline(backend_config=LocalConfig(timeout=60))
+    assert outcome["success"], outcome
+    assert statuses == ["running", "succeeded"]
+    record = json.loads((run.run_dir / "rompy-result.json").read_text())
+    assert record["status"] == "succeeded" and record["postprocess"]["data"]["outputs"] == ["dispersion.csv"]
+
+
+def test_while_a_postprocessor_works_the_record_already_says_how_the_model_ended(tmp_path, monkeypatch):
+    statuses = _saved_statuses(monkeypatch)
+    seen = []
+
+    class Reader:
+        def process(self, model_run, **kwargs):
+            seen.append(json.loads((model_run.run_dir / "rompy-result.json").read_text())["status"])
+            return {"success": True}
+
+    run = ModelRun(run_id="slow", output_dir=tmp_path)
+    assert run.pipeline(backend_config=LocalConfig(timeout=60), processor=Reader())["success"]
+    assert seen == ["succeeded"]
+    assert statuses == ["running", "succeeded", "succeeded"]
+
+
+def test_a_quick_postprocessor_that_breaks_before_its_result_leaves_the_model_s_end_recorded(tmp_path):
+    """The run's end waits for the quick postprocessor's result; if none comes, it is written anyway."""
+
+    class Broken:
+        quick = True
+
+        def model_dump(self, **kwargs):
+            raise RuntimeError("cannot describe myself")
+
+        def process(self, model_run, **kwargs):  # pragma: no cover - never reached
+            return {"success": True}
+
+    run = ModelRun(run_id="broken", output_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="cannot describe myself"):
+        run.pipeline(backend_config=LocalConfig(timeout=60), processor=Broken())
+    record = json.loads((run.run_dir / "rompy-result.json").read_text())
+    assert record["status"] == "succeeded" and record["exit_code"] == 0

@@ -30,6 +30,12 @@ class PostprocessResult(BaseModel):
 
 class PostprocessorConfig(PluggableConfig):
     kind: ClassVar[str] = "postprocessor"
+    #: True for a postprocessor that only looks at the run and returns at once (noop). A
+    #: pipeline then writes the run's end into the record together with its result: one write
+    #: per run instead of two, which a sweep of many members on a shared filesystem notices.
+    #: A postprocessor that works (plots, archives) leaves it False, so that the record says
+    #: how the model ended while it works.
+    quick: ClassVar[bool] = False
 
     fail_run: bool = Field(True, description="A failure of this postprocessor fails the run (exit 1).")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rompy.postprocess.base import PostprocessorConfig, PostprocessResult
 
@@ -11,6 +11,7 @@ class NoopConfig(PostprocessorConfig):
     """Do nothing to the outputs; list them in the record."""
 
     type: Literal["noop"] = "noop"
+    quick: ClassVar[bool] = True
 
     def process(self, model_run, **kwargs) -> PostprocessResult:
         outputs = model_run.outputs_dir
