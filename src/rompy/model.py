@@ -332,8 +332,8 @@ class ModelRun(StrictModel):
                 return
             self._save(durable=follows is None)
 
-    def _save(self, durable: bool = True) -> None:
-        """Write the record as it is now (durable: synced to disk before it replaces the old one)."""
+    def _save(self, durable: bool | None = None) -> None:
+        """Write the record as it is now (durable: synced before it replaces the old one; None: RecordStore.save's rule)."""
         self._store.save(self._record, durable=durable)
         self._end_unsaved = False
 

@@ -117,11 +117,16 @@ def _saved_statuses(monkeypatch) -> list[str]:
 
 def test_with_the_noop_postprocessor_a_run_s_end_is_written_once(tmp_path, monkeypatch):
     """noop only looks at the run: the record is written as the model starts, then once at the end."""
+    import os
+
     statuses = _saved_statuses(monkeypatch)
+    synced, fsync = [], os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")) or fsync(fd))
     run = ModelRun(run_id="quick", output_dir=tmp_path)
     outcome = run.pipeline(backend_config=LocalConfig(timeout=60))
     assert outcome["success"], outcome
     assert statuses == ["running", "succeeded"]
+    assert len(synced) == 1, "only how the run ended is synced to disk"
     record = json.loads((run.run_dir / "rompy-result.json").read_text())
     assert record["status"] == "succeeded" and record["postprocess"]["data"]["outputs"] == ["dispersion.csv"]
 
