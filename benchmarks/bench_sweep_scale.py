@@ -13,11 +13,14 @@
 CPU seconds (the command and everything it waited for) are printed beside wall times:
 on a machine other work shares, they move far less than wall times do.
 
-Every sweep's files stay on disk until the end: ext4 avoids reusing inodes freed in the
-last minutes, so deleting one sweep's thousands of run directories would make the next
-sweep's file creations pay for the deletion.
+Every sweep's files stay on disk until the end: ext4 without a journal avoids reusing
+inodes freed in the last minutes, so deleting one sweep's thousands of run directories
+would make the next sweep's file creations pay for the deletion (a deletion by anything
+else shortly before the benchmark does the same; --work-dir on another file system
+tells the two costs apart).
 
     python benchmarks/bench_sweep_scale.py [--members 1000] [--small 100] [--large 10000] [--repeat 5]
+                                           [--work-dir DIR]
 """
 
 from __future__ import annotations
@@ -103,10 +106,14 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5, help="rounds of the parallel/sequential pair")
     parser.add_argument("--skip-flat", action="store_true", help="only the parallel/sequential pair")
+    parser.add_argument("--work-dir", default=None,
+                        help="folder the sweeps write under (default: the system's temporary folder); the "
+                             "file system is a large part of a member's cost, so name the one you will use")
     args = parser.parse_args()
     print(f"machine: {len(os.sched_getaffinity(0))} usable cores, load average {os.getloadavg()[0]:.2f}, "
           f"python {sys.version.split()[0]}")
-    with tempfile.TemporaryDirectory(prefix="rompy-bench-scale-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="rompy-bench-scale-", dir=args.work_dir) as tmp:
+        print(f"sweeps write under {tmp}")
         work = Path(tmp)
         pair = parallel_vs_sequential(work, args.members, args.repeat)
         seq, par = pair["sequential"], pair["parallel"]
