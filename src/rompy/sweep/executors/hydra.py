@@ -39,8 +39,6 @@ class HydraLauncherExecutor:
                     raise (MissingExtra.of(exc, f"hydra/launcher={self.choice}") or exc) from None
 
     def execute(self, jobs, ctx) -> None:
-        from hydra.core.utils import JobStatus
-
         from rompy.runtime.signals import held
 
         if not jobs:
@@ -50,13 +48,15 @@ class HydraLauncherExecutor:
         returns = self.launcher.launch([job.launch_overrides for job in jobs], initial_job_idx=jobs[0].number)
         with held():
             for job, ret in zip(jobs, returns):
-                ctx.finished(job, _member_result(ret, JobStatus))
+                ctx.finished(job, _member_result(ret))
 
 
-def _member_result(ret, job_status) -> MemberResult:
+def _member_result(ret) -> MemberResult:
     """What a launcher's JobReturn says of its member, with the run's own times when it has a record."""
+    from hydra.core.utils import JobStatus
+
     value = job_return_value(ret)
-    if ret.status != job_status.COMPLETED:
+    if ret.status != JobStatus.COMPLETED:
         return MemberResult("failed", 1, f"{type(value).__name__}: {value}")
     result = result_from_task_return(value)
     record = getattr(value.get("outcome"), "record", None) if isinstance(value, dict) else None
