@@ -100,6 +100,34 @@ def test_a_cancelled_member_fails_alone(workdir, fake_slurm):
     assert "cancelled" in summary["members"][1]["message"]
 
 
+# Stands in for a scancel whose SIGTERM reaches the task while it sets up: the signal arrives
+# once submitit has loaded the task and taken over SIGTERM, as rompy's task code begins.
+_SIGTERM_WHILE_SETTING_UP = """
+import os, signal
+import hydra.core.utils as utils
+_setup_globals = utils.setup_globals
+def setup_globals():
+    os.kill(os.getpid(), signal.SIGTERM)
+    return _setup_globals()
+utils.setup_globals = setup_globals
+"""
+
+
+def test_a_cancel_landing_while_a_task_sets_up_stops_it_before_its_first_member(workdir, fake_slurm):
+    hooks = workdir / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(_SIGTERM_WHILE_SETTING_UP)
+    ledger = workdir / "ledger"
+    proc = run_rompy("-m", *FAST_SWEEP, "hydra.launcher.members_per_task=2", "hydra.sweep.dir=sweep",
+                     f"+hydra.launcher.setup=['export PYTHONPATH={hooks}']", "+backend.env_vars.M=0,1",
+                     f"backend.command='echo $M >> {ledger}'", cwd=workdir)
+    assert proc.returncode == 1, proc.stderr
+    assert not ledger.exists(), "a member's model ran after its task was told to stop"
+    summary = json.loads((workdir / "sweep" / "summary.json").read_text())
+    assert [m["status"] for m in summary["members"]] == ["failed", "failed"]
+    assert all("had not started" in m["message"] for m in summary["members"]), summary["members"]
+
+
 def test_members_packed_into_array_tasks_fail_alone(workdir, fake_slurm):
     """Three members a task: a failing member and one whose worker is killed leave their task-mates be."""
     proc = run_rompy("-m", *FAST_SWEEP, "hydra.launcher.members_per_task=3", "hydra.sweep.dir=sweep",

@@ -98,18 +98,30 @@ class _TaskContext:
 def run_pack(task_function, pack_path: str, progress_path: str, cores: float) -> dict:
     """Runs on the SLURM node: a pack's members through the same task as in any launcher,
     side by side within `cores`, each in a worker process of its own."""
-    import pickle
     import signal
 
-    from hydra.core.utils import setup_globals
-
-    from rompy.cli.compose import register_resolvers
     from rompy.runtime.signals import interruptible
-    from rompy.sweep.executors.parallel import ForkExecutor
 
     # submitit turns SLURM's pre-time-limit SIGUSR2 into an exception inside the member
     # (to requeue it); rompy enforces the member's timeout itself, so the warning is ignored.
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+    # submitit ignores SIGTERM from before this call, so rompy's handler goes in first: a
+    # cancel that lands while the task sets up stops it before its first member.
+    try:
+        with interruptible():
+            return _run_members(task_function, pack_path, progress_path, cores)
+    except Interrupted:
+        return {"members": 0}
+
+
+def _run_members(task_function, pack_path: str, progress_path: str, cores: float) -> dict:
+    import pickle
+
+    from hydra.core.utils import setup_globals
+
+    from rompy.cli.compose import register_resolvers
+    from rompy.sweep.executors.parallel import ForkExecutor
+
     setup_globals()
     register_resolvers()
     with open(pack_path, "rb") as fh:
@@ -119,12 +131,7 @@ def run_pack(task_function, pack_path: str, progress_path: str, cores: float) ->
                                 else os.environ.get("SLURM_JOB_ID")),
                "host": os.environ.get("SLURMD_NODENAME") or os.uname().nodename}
     ctx = _TaskContext(task_function, {job.number: member for job, member in pack}, progress_path, details)
-    executor = ForkExecutor(cores=cores, max_workers=max(1, int(cores)))
-    try:
-        with interruptible():
-            executor.execute([job for job, _ in pack], ctx)
-    except Interrupted:
-        pass
+    ForkExecutor(cores=cores, max_workers=max(1, int(cores))).execute([job for job, _ in pack], ctx)
     return {"members": len(pack)}
 
 
