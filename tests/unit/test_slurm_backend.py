@@ -100,23 +100,47 @@ def test_a_cancelled_member_fails_alone(workdir, fake_slurm):
     assert "cancelled" in summary["members"][1]["message"]
 
 
-# Stands in for a scancel whose SIGTERM reaches the task while it sets up: the signal arrives
-# once submitit has loaded the task and taken over SIGTERM, as rompy's task code begins.
-_SIGTERM_WHILE_SETTING_UP = """
-import os, signal
+def _sigterm_while_setting_up(workdir: Path, hook: str) -> Path:
+    """A folder for the job's PYTHONPATH whose sitecustomize.py runs `hook`, which sends the job's
+    Python SIGTERM as rompy's code on the node begins: a scancel landing while the job sets up,
+    after submitit has taken SIGTERM over."""
+    folder = workdir / "hooks"
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text("import os, signal, sys\n" + hook)
+    return folder
+
+
+_AT_THE_RUNS_FIRST_IMPORT = """
+class SignalOnImport:
+    def find_spec(self, name, path=None, target=None):
+        if name == "rompy.runtime.processes":
+            sys.meta_path.remove(self)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return None
+sys.meta_path.insert(0, SignalOnImport())
+"""
+_AT_THE_PACKS_SET_UP = """
 import hydra.core.utils as utils
-_setup_globals = utils.setup_globals
-def setup_globals():
+setup_globals = utils.setup_globals
+def signal_then_set_up():
     os.kill(os.getpid(), signal.SIGTERM)
-    return _setup_globals()
-utils.setup_globals = setup_globals
+    return setup_globals()
+utils.setup_globals = signal_then_set_up
 """
 
 
+def test_a_cancel_landing_while_the_job_sets_up_stops_it_before_the_model(workdir, fake_slurm):
+    hooks = _sigterm_while_setting_up(workdir, _AT_THE_RUNS_FIRST_IMPORT)
+    ledger = workdir / "ledger"
+    proc = run_rompy(*SLURM, "run_id=early", f"+backend.env_vars.PYTHONPATH={hooks}",
+                     f"backend.command='echo ran >> {ledger}'", cwd=workdir)
+    assert not ledger.exists(), "the model ran after its job was told to stop"
+    assert proc.returncode != 0
+    assert read_record(workdir / "output" / "early")["status"] == "interrupted"
+
+
 def test_a_cancel_landing_while_a_task_sets_up_stops_it_before_its_first_member(workdir, fake_slurm):
-    hooks = workdir / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(_SIGTERM_WHILE_SETTING_UP)
+    hooks = _sigterm_while_setting_up(workdir, _AT_THE_PACKS_SET_UP)
     ledger = workdir / "ledger"
     proc = run_rompy("-m", *FAST_SWEEP, "hydra.launcher.members_per_task=2", "hydra.sweep.dir=sweep",
                      f"+hydra.launcher.setup=['export PYTHONPATH={hooks}']", "+backend.env_vars.M=0,1",
