@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 import subprocess
 import time
@@ -155,6 +156,27 @@ def test_watchdog_cancels_a_job_running_past_its_timeout(tmp_path):
     assert result.status == "timed_out" and "cancelled SLURM job 7_0" in result.message
 
 
+def test_an_interrupt_reports_what_a_task_did_since_the_last_look(tmp_path, monkeypatch):
+    """rompy is interrupted just after a task started and ran a member that it has not yet seen
+    (squeue no longer lists the task): the member is reported as it ended, not as never run."""
+    from rompy.sweep.executors import slurm
+
+    monkeypatch.setattr(slurm, "squeue_started", lambda job_ids: set())
+    executor = SlurmExecutor({"poll_s": 0.0001, "status_interval_s": 0})
+    sjob = _SJob("7_0", _Watcher())
+    progress = tmp_path / "pack-0.jsonl"
+    ended = MemberResult("succeeded", 0, "").to_dict()
+    progress.write_text('{"member": 0, "event": "started"}\n'
+                        f'{json.dumps({"member": 0, "event": "ended", "result": ended})}\n')
+    second = _Job()
+    second.number = 1
+    ctx = _Ctx()
+    ctx.stopping, ctx.stop_reason = True, "interrupted"
+    executor._stop([_Tracked(pack=Pack(0, [_Job(), second], 1, progress), sjob=sjob, timeout_s=10)], ctx)
+    assert sjob.cancelled
+    assert [(job.number, result.status) for job, result in ctx.finished_jobs] == [(0, "succeeded")]
+
+
 def test_states_without_a_result():
     assert state_result("CANCELLED by 0", "1_2").status == "failed"
     assert state_result("TIMEOUT", "1_2").status == "timed_out"
@@ -197,8 +219,6 @@ def test_interrupting_the_sweep_cancels_its_jobs(sweep, slurm_cluster):
 @pytest.mark.slurm
 def test_packed_members_survive_a_scancel_of_their_array_and_resume_one_by_one(sweep, slurm_cluster):
     """Eight members, four a task; the array is cancelled while members 1 and 5 hang."""
-    import json
-
     name = _job_name()
     flag = sweep.root / "let-them-finish"
     command = f"backend.command='if [ $M = 1 -o $M = 5 ] && [ ! -e {flag} ]; then sleep 300; fi'"

@@ -448,6 +448,8 @@ class SlurmExecutor:
         for item in list(pending):
             if item.cancelled is None:
                 self._cancel(item, reason)
+            if item.running_since is None:  # it may have started, even ended members, since the last look
+                self._progress(item, ctx)
             if item.running_since is None:  # never started: its members are not_run in the summary
                 pending.remove(item)
         if reason == "interrupted":
