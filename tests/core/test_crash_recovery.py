@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from tests.helpers.cli import read_record, rompy_cmd, run_rompy
-from tests.helpers.processes import model_with_daemon, processes_with_marker, start_local_run
+from tests.helpers.processes import model_with_daemon, processes_with_marker, start_local_run, wait_for_model_and_daemon
 
 
 def test_next_start_kills_leftovers_and_marks_the_record(workdir, tmp_path_factory, figures):
@@ -16,9 +16,7 @@ def test_next_start_kills_leftovers_and_marks_the_record(workdir, tmp_path_facto
     env = {**os.environ, "ROMPY_STATE_DIR": str(state)}
     marker = f"rompy-sigkill-{os.getpid()}"
     proc = start_local_run(workdir, "killed", model_with_daemon(marker), env=env, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while len(processes_with_marker(marker)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for_model_and_daemon(marker, proc)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(0.3)

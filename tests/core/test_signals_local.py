@@ -9,17 +9,15 @@ import time
 import pytest
 
 from tests.helpers.cli import read_record
-from tests.helpers.processes import model_with_daemon, processes_with_marker, start_local_run, wait_for
+from tests.helpers.processes import (model_with_daemon, processes_with_marker, start_local_run,
+                                     wait_for, wait_for_model_and_daemon)
 
 
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_the_model_and_records_interrupted(workdir, signum, code, figures):
     marker = f"rompy-signal-{signum}-{os.getpid()}"
     proc = start_local_run(workdir, "sig", model_with_daemon(marker))
-    deadline = time.monotonic() + 10
-    while len(processes_with_marker(marker)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert len(processes_with_marker(marker)) == 2
+    wait_for_model_and_daemon(marker, proc)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err

@@ -71,6 +71,22 @@ def model_with_daemon(marker: str) -> str:
             f"echo started\nexec -a {marker} sleep 300\n")
 
 
+def wait_for_model_and_daemon(marker: str, rompy: subprocess.Popen, timeout: float = 30) -> None:
+    """Until both processes of `model_with_daemon(marker)` run; if they do not, say which is missing
+    and whether rompy still runs (its model may already have ended)."""
+    deadline = time.monotonic() + timeout
+    while len(processes_with_marker(marker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    found = {}
+    for pid in processes_with_marker(marker):
+        try:
+            found[pid] = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            found[pid] = "(gone)"
+    assert len(found) == 2, (f"after {timeout:g} s: {found or 'no process'} carry {marker}; "
+                             f"rompy {'still runs' if rompy.poll() is None else f'exited {rompy.returncode}'}")
+
+
 def start_local_run(workdir: Path, run_id: str, script: str, script_name: str = "model.sh",
                     env: dict | None = None, stderr=subprocess.PIPE) -> subprocess.Popen:
     """Start rompy in the background on the bash model `script` (at WORKDIR/SCRIPT_NAME) and wait for `started`."""
