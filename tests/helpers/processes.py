@@ -74,9 +74,7 @@ def model_with_daemon(marker: str) -> str:
 def wait_for_model_and_daemon(marker: str, rompy: subprocess.Popen, timeout: float = 30) -> None:
     """Until both processes of `model_with_daemon(marker)` run; if they do not, say which is missing
     and whether rompy still runs (its model may already have ended)."""
-    deadline = time.monotonic() + timeout
-    while len(processes_with_marker(marker)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_for(lambda: len(processes_with_marker(marker)) >= 2, timeout)
     found = {}
     for pid in processes_with_marker(marker):
         try:
