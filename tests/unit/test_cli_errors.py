@@ -296,6 +296,38 @@ def test_a_launchers_own_keys_are_checked_before_anything_runs(workdir, launcher
     assert not (workdir / "output").exists()
 
 
+@pytest.mark.parametrize("group,base,line,choice,expected", [
+    ("launcher", "parallel", "max_wrkers: 3", "mine",
+     "hydra.launcher.max_wrkers: unknown key; did you mean 'max_workers'?"),
+    ("launcher", "sequential", "cores: 2", "mine", "hydra.launcher.cores: unknown key; this option takes no keys"),
+    ("launcher", "slurm", "partitoin: debug", "mine",
+     "hydra.launcher.partitoin: unknown key; did you mean 'partition'?"),
+    ("sweeper", "rompy", "parms: {model.depths: '[10],[20]'}", "mine",
+     "hydra.sweeper.parms: unknown key; did you mean 'params'?"),
+])
+def test_a_misspelt_key_in_a_users_launcher_or_sweeper_file_is_one_line(workdir, group, base, line, choice,
+                                                                          expected):
+    """A user's conf/hydra/launcher/*.yaml with a key the launcher does not take ended in Hydra's
+    "Error in call to target '...RompyParallelLauncher': TypeError(... unexpected keyword argument ...)";
+    on SLURM, in every member failing at submission with submitit's list of its parameters."""
+    option = workdir / "conf" / "hydra" / group / f"{choice}.yaml"
+    option.parent.mkdir(parents=True)
+    option.write_text(f"defaults:\n  - {base}\n{line}\n")
+    proc = run_rompy("-m", f"hydra/{group}={choice}", "model.depths=[10],[20]", cwd=workdir)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"rompy: error: {expected} (set in {option})"]
+    assert sorted(p.name for p in workdir.iterdir()) == ["conf"]
+
+
+def test_a_users_sweeper_file_still_sweeps_its_params(workdir):
+    option = workdir / "conf" / "hydra" / "sweeper" / "depths.yaml"
+    option.parent.mkdir(parents=True)
+    option.write_text("defaults:\n  - rompy\nparams:\n  model.depths: '[10],[20]'\n")
+    proc = run_rompy("-m", "hydra/sweeper=depths", "dry_run=true", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert "dry run: 2 members valid" in proc.stdout
+
+
 def test_flags_may_stand_anywhere_among_the_overrides(workdir):
     """`rompy backend=local -m model.depths=[10],[20]` was argparse's 'unrecognized arguments'."""
     proc = run_rompy("run_id=mid", "-m", "model.depths=[10],[20]", "dry_run=true", cwd=workdir)

@@ -5,16 +5,15 @@ See rompy.sweep.executors.parallel.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any
 
 from rompy.sweep.launcher import RompyLauncher
 
 
 class RompyParallelLauncher(RompyLauncher):
-    def __init__(self, cores: Optional[float] = None, max_workers: Optional[int] = None,
-                 poll_s: float = 0.25) -> None:
+    def __init__(self, **params: Any) -> None:
         super().__init__()
-        self.params = {"cores": cores, "max_workers": max_workers, "poll_s": poll_s}
+        self.params = params  # ParallelSettings owns the keys and their defaults
 
     def executor(self):
         from rompy.sweep.executors.parallel import ForkExecutor, ParallelSettings

@@ -37,6 +37,6 @@ class RompySlurmLauncher(RompyLauncher, BaseSubmititLauncher):
 
             raise (MissingExtra.of(exc, "hydra/launcher=slurm")
                    or MissingExtra("hydra/launcher=slurm", "submitit")) from None
-        from rompy.sweep.executors.slurm import SlurmExecutor, SlurmSettings
+        from rompy.sweep.executors.slurm import SlurmExecutor, SlurmSettings, extra_launcher_keys
 
-        return SlurmExecutor(self.settings(SlurmSettings, self.params).model_dump())
+        return SlurmExecutor(self.settings(SlurmSettings, self.params, extra_launcher_keys()).model_dump())

@@ -16,10 +16,9 @@ from hydra.plugins.sweeper import Sweeper
 
 
 class RompySweeper(Sweeper):
-    def __init__(self, params: Any = None, max_batch_size: Any = None) -> None:
+    def __init__(self, **settings: Any) -> None:
         super().__init__()
-        self.params = dict(params or {})
-        self.max_batch_size = max_batch_size
+        self.settings = settings  # rompy.sweep.plan.SweeperSettings owns the keys, checked in sweep()
         self.hydra_context = None
         self.config = None
         self.launcher = None
@@ -39,12 +38,13 @@ class RompySweeper(Sweeper):
         from rompy import sweep
         from rompy.errors import RompyError
         from rompy.sweep.executors.hydra import HydraLauncherExecutor
-        from rompy.sweep.launcher import RompyLauncher
-        from rompy.sweep.plan import member_overrides
+        from rompy.sweep.launcher import RompyLauncher, plugin_settings
+        from rompy.sweep.plan import SweeperSettings, member_overrides
         from rompy.sweep.runner import run_sweep
 
-        members = member_overrides(self.hydra_context.config_loader, self.params, list(arguments))
         try:
+            params = plugin_settings(SweeperSettings, self.settings, self.config, "sweeper").params
+            members = member_overrides(self.hydra_context.config_loader, params, list(arguments))
             if isinstance(self.launcher, RompyLauncher):
                 executor = self.launcher.executor()
             else:

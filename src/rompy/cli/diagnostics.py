@@ -33,7 +33,7 @@ class Sources:
         Hydra applies value overrides after the group choices, wherever they stand on the
         command line, so an override of the path (or of a key under it) wins over the file.
         """
-        group = path.split(".", 1)[0]
+        group = _group_of(path)
         keyed = [(override_key(override), override) for override in self.overrides]
         for key, override in reversed(keyed):
             if key not in GROUPS and (path == key or path.startswith(key + ".")):
@@ -41,7 +41,7 @@ class Sources:
         below = [override for key, override in keyed if key not in GROUPS and key.startswith(path + ".")]
         if below:
             return "set by " + ", ".join(f"override '{_shorten(override)}'" for override in below)
-        if group in GROUPS and group in self.choices:
+        if group in self.choices:
             choice = self.choices[group]
             for folder in self.search_dirs:
                 candidate = Path(folder) / group / f"{choice}.yaml"
@@ -55,6 +55,12 @@ class Sources:
         return "set in the config"
 
 
+def _group_of(path: str) -> str:
+    """The config group a path's value comes from: `backend.cpu` -> backend, `hydra.launcher.cores` -> hydra/launcher."""
+    parts = path.split(".", 2)
+    return f"hydra/{parts[1]}" if parts[0] == "hydra" and len(parts) > 1 else parts[0]
+
+
 def _shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -63,12 +69,13 @@ def _path(loc: tuple) -> str:
     return ".".join(str(part) for part in loc if part not in ("function-after", "function-before"))
 
 
-def _fields_at(loc: tuple, data: Any) -> list[str]:
-    """Valid key names of the model that owns `loc[-1]`, for 'did you mean'."""
+def _fields_at(loc: tuple, data: Any, root: Any = None) -> list[str] | None:
+    """Valid key names of the model that owns `loc[-1]` (`root`: the model `data` was validated with,
+    default RunConfig), for 'did you mean'; None if it cannot tell."""
     from rompy.config import RunConfig
     from rompy.registry import resolve
 
-    model: Any = RunConfig
+    model: Any = root or RunConfig
     node = data
     for part in loc[:-1]:
         if isinstance(node, dict):
@@ -77,17 +84,22 @@ def _fields_at(loc: tuple, data: Any) -> list[str]:
             try:
                 model = resolve(part, node.get("type")) if isinstance(node, dict) else None
             except Exception:
-                return []
+                return None
         else:
             annotation = getattr(model, "model_fields", {}).get(part)
             inner = getattr(annotation, "annotation", None)
             model = inner if hasattr(inner, "model_fields") else None
         if model is None:
-            return []
+            return None
     return list(getattr(model, "model_fields", {}))
 
 
-def suggestion(name: str, candidates: list[str]) -> str:
+def suggestion(name: str, candidates: list[str] | None) -> str:
+    """'; did you mean ...' or the valid keys; nothing when they are not known (None)."""
+    if candidates is None:
+        return ""
+    if not candidates:
+        return "; this option takes no keys"
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(sorted(candidates))}"
 
@@ -101,8 +113,9 @@ def _show_value(path: str, value: Any, hidden: set[str] = frozenset()) -> str:
 
 
 def format_validation_error(exc, data: Any, sources: Sources | None = None, prefix: tuple = (),
-                            hidden: set[str] = frozenset()) -> str:
-    """One line for a pydantic ValidationError raised on `data`."""
+                            hidden: set[str] = frozenset(), model: Any = None) -> str:
+    """One line for a pydantic ValidationError raised on `data` (by `model`, default RunConfig),
+    whose paths start at `prefix`."""
     sources = sources or Sources()
     parts = []
     for err in exc.errors(include_url=False):
@@ -114,7 +127,7 @@ def format_validation_error(exc, data: Any, sources: Sources | None = None, pref
         message = re.sub(r"^(Value|Assertion) error, ", "", err["msg"])
         if kind == "extra_forbidden":
             key = str(loc[-1])
-            text = f"{path}: unknown key{suggestion(key, _fields_at(loc, data))}"
+            text = f"{path}: unknown key{suggestion(key, _fields_at(tuple(err['loc']), data, model))}"
         elif kind == "missing":
             text = f"{path}: required but not given"
         else:

@@ -8,7 +8,7 @@ also work under `hydra/sweeper=basic`.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from hydra.plugins.launcher import Launcher
 
@@ -28,22 +28,9 @@ class RompyLauncher(Launcher):
     def executor(self):  # pragma: no cover - every launcher overrides it
         raise NotImplementedError
 
-    def settings(self, model, params: dict):
-        """The launcher's keys validated by `model`; ConfigError naming `hydra.launcher.<key>`,
-        the bad value and the override that set it."""
-        from pydantic import ValidationError
-
-        try:
-            return model.model_validate(params)
-        except ValidationError as exc:
-            from omegaconf import OmegaConf
-
-            from rompy.cli.diagnostics import Sources, format_validation_error
-            from rompy.errors import ConfigError
-
-            overrides = list(OmegaConf.select(self.config, "hydra.overrides.hydra", default=None) or [])
-            raise ConfigError(format_validation_error(exc, params, Sources(overrides=overrides),
-                                                      prefix=("hydra", "launcher"))) from None
+    def settings(self, model, params: dict, extra_keys: Iterable[str] | None = None):
+        """The launcher's keys validated by `model` (see plugin_settings)."""
+        return plugin_settings(model, params, self.config, "launcher", extra_keys)
 
     def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int):
         from hydra.core.utils import JobReturn, JobStatus
@@ -64,3 +51,52 @@ class RompyLauncher(Launcher):
             ret.return_value = member
             returns.append(ret)
         return returns
+
+
+def plugin_settings(model, params: dict, config, node: str, extra_keys: Iterable[str] | None = None):
+    """`hydra.<node>`'s keys (a launcher's or the sweeper's) validated by `model`.
+
+    ConfigError naming `hydra.<node>.<key>`, the bad value or the valid keys, and where
+    it was set: the override, or the user's YAML of the selected option. `extra_keys`: the
+    keys beyond its fields that a model allowing extra keys takes (submitit's sbatch
+    parameters); any other is unknown. Called when the sweep starts, not in the
+    plugin's constructor: Hydra wraps a constructor's errors in its own instantiation message.
+    """
+    from omegaconf import OmegaConf
+    from pydantic import ValidationError
+
+    from rompy.errors import ConfigError
+
+    params = {key: OmegaConf.to_container(value, resolve=False) if OmegaConf.is_config(value) else value
+              for key, value in params.items()}
+    try:
+        settings = model.model_validate(params)
+    except ValidationError as exc:
+        from rompy.cli.diagnostics import format_validation_error
+
+        raise ConfigError(format_validation_error(exc, params, _sources(config), prefix=("hydra", node),
+                                                  model=model)) from None
+    if extra_keys is not None:
+        known = set(model.model_fields) | set(extra_keys)
+        unknown = [key for key in settings.model_extra or {} if key not in known]
+        if unknown:
+            from rompy.cli.diagnostics import suggestion
+
+            path = f"hydra.{node}.{unknown[0]}"
+            raise ConfigError(f"{path}: unknown key{suggestion(unknown[0], sorted(known))} "
+                              f"({_sources(config).origin(path)})")
+    return settings
+
+
+def _sources(config):
+    """Where `hydra.*` values came from: the Hydra overrides, the selected hydra/* options, the config folders."""
+    from omegaconf import OmegaConf
+
+    from rompy.cli.diagnostics import Sources
+
+    overrides = list(OmegaConf.select(config, "hydra.overrides.hydra", default=None) or [])
+    choices = OmegaConf.select(config, "hydra.runtime.choices", default=None) or {}
+    sources = OmegaConf.select(config, "hydra.runtime.config_sources", default=None) or []
+    search_dirs = [str(src.path) for src in sources if src.schema == "file" and src.path]
+    return Sources(overrides=overrides, choices={k: str(v) for k, v in choices.items() if k.startswith("hydra/")},
+                   search_dirs=search_dirs)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
 
 SLUG_MAX = 48
 SWEEP_ID_MAX = 120
@@ -179,6 +181,17 @@ def plan_members(member_overrides: list[list[str]], sweep_id: str, first_number:
         jobs.append(MemberJob(number=first_number + offset, overrides=overrides, key=key, run_id=run_id,
                               replace_run_dir=replace_run_dirs, own_run_id=unique and not count))
     return jobs
+
+
+class SweeperSettings(BaseModel):
+    """`hydra/sweeper=rompy`'s keys."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    params: Optional[dict[str, Any]] = Field(
+        None, description="key: 'v1,v2' pairs swept in addition to the command line.")
+    max_batch_size: Optional[int] = Field(
+        None, ge=1, description="Taken from configs written for Hydra's basic sweeper; members are planned at once.")
 
 
 def member_overrides(config_loader, params: dict | None, arguments: list[str]) -> list[list[str]]:

@@ -6,7 +6,15 @@ members whose model is quick.
 
 from __future__ import annotations
 
+from pydantic import BaseModel, ConfigDict
+
 from rompy.sweep.member import run_member
+
+
+class SequentialSettings(BaseModel):
+    """`hydra/launcher=sequential` has no keys of its own."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class InProcessExecutor:

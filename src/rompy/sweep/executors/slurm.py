@@ -222,6 +222,15 @@ class SlurmSettings(BaseModel):
     max_num_timeout: Optional[int] = Field(None, ge=0)
 
 
+def extra_launcher_keys() -> set[str] | None:
+    """The keys hydra/launcher=slurm takes beyond SlurmSettings' fields: rompy's own and submitit's
+    sbatch parameters (None: this submitit does not list its parameters)."""
+    import submitit
+
+    valid = getattr(submitit.SlurmExecutor, "_valid_parameters", None)
+    return set(valid()) | _OWN_KEYS if callable(valid) else None
+
+
 @dataclass
 class _Tracked(TrackedJob):
     pack: Any = field(default=None, kw_only=True)   # the Pack this SLURM task runs
