@@ -202,3 +202,39 @@ def overrides_dirname(parsed: list, exclude_keys: list[str], item_sep: str, kv_s
 def job_return_value(ret) -> Any:
     """What a job returned, or the exception it raised, without re-raising it."""
     return ret._return_value
+
+
+#: Where Hydra instantiates the plugins a config selects, and refuses them (not in the hydra_plugins
+#: package, an unknown class, the wrong kind of plugin, no `_target_`).
+_PLUGIN_INSTANTIATION = {"instantiate_sweeper": "sweeper", "instantiate_launcher": "launcher"}
+_PLUGIN_REFUSALS = {"_instantiate", "_get_cls_name", *_PLUGIN_INSTANTIATION}
+
+
+def refused_plugin(exc: BaseException) -> tuple[str, str | None] | None:
+    """('sweeper' or 'launcher', the `_target_` its config names) when Hydra refused that plugin.
+
+    Hydra's own errors here name neither the plugin kind nor, for the wrong kind, the class;
+    its frames do. None when the error came from anywhere else, including a plugin's own
+    constructor or setup.
+    """
+    from omegaconf import OmegaConf
+
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        kind, config, innermost = None, None, None
+        tb = exc.__traceback__
+        while tb is not None:
+            name = tb.tb_frame.f_code.co_name
+            if name in _PLUGIN_INSTANTIATION:
+                kind, config = _PLUGIN_INSTANTIATION[name], tb.tb_frame.f_locals.get("config")
+            innermost = name
+            tb = tb.tb_next
+        if kind and innermost in _PLUGIN_REFUSALS:
+            try:
+                target = OmegaConf.select(config, f"hydra.{kind}._target_", default=None)
+            except Exception:  # noqa: BLE001 - the class name is a detail of the message
+                target = None
+            return kind, None if target is None else str(target)
+        exc = exc.__cause__ or exc.__context__
+    return None

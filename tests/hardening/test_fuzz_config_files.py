@@ -1,9 +1,10 @@
-"""Fuzzed config files in a user's ./conf, through the real CLI entry, in-process (608 files).
+"""Fuzzed config files in a user's ./conf, through the real CLI entry, in-process (912 files).
 
-Broken and odd YAML (syntax errors, wrong types, unknown `type`, empty files, lists where a
-mapping belongs, bytes that are not UTF-8, YAML tags, anchors, interpolations, huge files)
-is dropped into ./conf as a group option (or as the primary config) and used by a single
-run, a sweep, `--help` and tab completion. Every case must end with exit 0 or 2, print at
+Broken and odd YAML (syntax errors, wrong types, unknown `type` or `_target_`, empty files,
+lists where a mapping belongs, bytes that are not UTF-8, YAML tags, anchors, interpolations,
+huge files) is dropped into ./conf as a group option (backend, model, postprocessor, a
+launcher or a sweeper) or as the primary config, and used by a single run, a sweep, `--help`
+and tab completion. Every case must end with exit 0 or 2, print at
 most one `rompy: error:` line per sweep member, and never a traceback.
 """
 
@@ -23,7 +24,7 @@ from rompy.cli import run_cli
 from rompy.runtime.processes import environment
 
 REPO = Path(__file__).resolve().parents[2]
-GROUPS = ("backend", "model", "postprocessor", "primary")
+GROUPS = ("backend", "model", "postprocessor", "primary", "hydra/launcher", "hydra/sweeper")
 FIELDS = {
     "backend": ["type", "timeout", "command", "env_vars", "cpu", "shell", "capture_output", "working_dir",
                 "secret_env", "executable", "mpiexec", "image", "memory", "volumes", "queue", "time_limit"],
@@ -31,7 +32,17 @@ FIELDS = {
     "postprocessor": ["type", "fail_run", "format", "remove_outputs", "filename"],
     "primary": ["run_id", "output_dir", "delete_existing", "dry_run", "log_level", "defaults", "sweep", "backend",
                 "hydra"],
+    "hydra/launcher": ["defaults", "_target_", "cores", "max_workers", "poll_s", "members_per_task", "task_minutes",
+                       "partition", "setup", "max_wrkers"],
+    "hydra/sweeper": ["defaults", "_target_", "params", "max_batch_size", "parms"],
 }
+#: Values of a plugin's `_target_`, and of a launcher or sweeper file's `defaults`.
+TARGETS = ["hydra_plugins.rompy_launchers.parallel.RompyParallelLauncher",
+           "hydra_plugins.rompy_launchers.sequential.RompySequentialLauncher",
+           "hydra_plugins.rompy_launchers.sweeper.RompySweeper", "hydra_plugins.nope.Nope", "nope.Nope", "os.system",
+           "hydra._internal.core_plugins.basic_launcher.BasicLauncher", "", "~"]
+DEFAULTS = ["[parallel]", "[sequential]", "[slurm]", "[rompy]", "[basic]", "[nothere]", "[_self_, parallel]", "5",
+            "parallel"]
 TYPES = ["local", "docker", "slurm", "demo", "noop", "archive", "summary", "nope", "os:system", "rompy.errors:RompyError",
          "rompy.backends.local:LocalConfig", "no.such.module:Thing", ":", "", "a:b:c"]
 VALUES = ["true", "no", "~", "null", "007", "1:30", "0x1f", "1e3", ".inf", "-.nan", "[]", "{}", "[1, 2]", "{a: 1}",
@@ -54,8 +65,8 @@ def a_mapping(draw, group: str) -> str:
     lines = []
     for _ in range(draw(st.integers(0, 8))):
         key = draw(st.sampled_from(FIELDS[group] + ["unknown", "tiemout", "type"]))
-        value = draw(st.sampled_from(TYPES if key == "type" else VALUES) | st.integers().map(str)
-                     | st.text(max_size=12).map(repr))
+        choices = {"type": TYPES, "_target_": TARGETS, "defaults": DEFAULTS}.get(key, VALUES)
+        value = draw(st.sampled_from(choices) | st.integers().map(str) | st.text(max_size=12).map(repr))
         lines.append(f"{key}: {value}")
     return "\n".join(lines) + "\n"
 
@@ -127,7 +138,7 @@ def _place(root: Path, group: str, content: bytes) -> str:
         (root / "conf").mkdir(exist_ok=True)
         (root / "conf" / "rompy.yaml").write_bytes(content)
         return ""
-    (root / "conf" / group).mkdir(parents=True, exist_ok=True)
+    (root / "conf" / group).mkdir(parents=True, exist_ok=True)  # hydra/launcher: conf/hydra/launcher/
     (root / "conf" / group / "fuzz.yaml").write_bytes(content)
     return f"{group}=fuzz"
 
@@ -161,7 +172,7 @@ def fuzz_root(tmp_path_factory):
     return tmp_path_factory.mktemp("fuzz-files")
 
 
-# 4 commands x 4 groups x 38 files = 608 files; one test per command and group, so that pytest -n
+# 4 commands x 6 groups x 38 files = 912 files; one test per command and group, so that pytest -n
 # spreads them over its workers.
 FUZZ = settings(max_examples=38, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 BY_GROUP = pytest.mark.parametrize("group", GROUPS)
@@ -178,8 +189,8 @@ def _each_case(root: Path, group: str, content: bytes):
 
 def _single_run(root: Path, group: str, selection: str) -> tuple[list[str], int, str, int]:
     # A real run when the file is the model or postprocessor (the backend is the harmless `true`);
-    # a dry run when it is the backend (it could name any image or command).
-    mode = ["dry_run=true"] if group in ("backend", "primary") else ["backend=local", "backend.command='true'"]
+    # a dry run when it is the backend (it could name any image or command), or a launcher or sweeper.
+    mode = ["backend=local", "backend.command='true'"] if group in ("model", "postprocessor") else ["dry_run=true"]
     argv = [a for a in [selection, *mode, f"output_dir={root / 'out'}"] if a]
     return argv, *_run(argv), 1
 
@@ -199,7 +210,7 @@ def _help(root: Path, group: str, selection: str) -> tuple[list[str], int, str, 
 
 
 def _completion(root: Path, group: str, selection: str) -> tuple[list[str], int, str, int]:
-    line = f"rompy {selection} {group if group != 'primary' else 'backend'}."
+    line = f"rompy {selection} {group if group in ('backend', 'model', 'postprocessor') else 'backend'}."
     code, err = _run(["-sc", "query=bash"], env={"COMP_LINE": line, "COMP_POINT": str(len(line))})
     return ["-sc", "query=bash", line], code, err, 1
 

@@ -319,6 +319,30 @@ def test_a_misspelt_key_in_a_users_launcher_or_sweeper_file_is_one_line(workdir,
     assert sorted(p.name for p in workdir.iterdir()) == ["conf"]
 
 
+@pytest.mark.parametrize("group,text,expected", [
+    ("launcher", "_target_: mylaunchers.Fast\n",
+     "hydra.launcher._target_ = 'mylaunchers.Fast': not a Hydra launcher (a Launcher class in the hydra_plugins "
+     "package); an option file of your own may start with 'defaults: [parallel]'"),
+    ("sweeper", "_target_: hydra_plugins.rompy_launchers.parallel.RompyParallelLauncher\n",
+     "hydra.sweeper._target_ = 'hydra_plugins.rompy_launchers.parallel.RompyParallelLauncher': not a Hydra sweeper "
+     "(a Sweeper class in the hydra_plugins package); an option file of your own may start with "
+     "'defaults: [rompy]'"),
+    ("launcher", "cores: 2\n",
+     "hydra.launcher._target_: required but not given; an option file of your own may start with "
+     "'defaults: [parallel]'"),
+])
+def test_a_launcher_or_sweeper_file_naming_no_usable_class_is_one_line(workdir, group, text, expected):
+    """Hydra refused these with a traceback ("Invalid plugin '...': not the hydra_plugins package", a
+    bare AssertionError) or a line naming neither file nor key ("Input config does not have a `_target_` field")."""
+    option = workdir / "conf" / "hydra" / group / "mine.yaml"
+    option.parent.mkdir(parents=True)
+    option.write_text(text)
+    proc = run_rompy("-m", f"hydra/{group}=mine", "model.depths=[10],[20]", cwd=workdir)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"rompy: error: {expected} (set in {option})"]
+    assert sorted(p.name for p in workdir.iterdir()) == ["conf"]
+
+
 def test_a_users_sweeper_file_still_sweeps_its_params(workdir):
     option = workdir / "conf" / "hydra" / "sweeper" / "depths.yaml"
     option.parent.mkdir(parents=True)

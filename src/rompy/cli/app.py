@@ -299,12 +299,12 @@ def _compose_and_run(argv: list[str]) -> int:
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
     except KeyboardInterrupt:
         return EXIT_SIGINT
-    except Exception as exc:  # a broken config file, or a launcher whose optional extra is missing
-        from rompy.cli.diagnostics import config_file_problem
+    except Exception as exc:  # a broken config file, a launcher whose optional extra is missing, a bad plugin
+        from rompy.cli.diagnostics import config_file_problem, plugin_problem
         from rompy.errors import MissingExtra
 
         missing = MissingExtra.of(exc, " ".join(a for a in argv if a.startswith("hydra/")) or "this command")
-        problem = str(missing) if missing else config_file_problem(exc, argv)
+        problem = str(missing) if missing else config_file_problem(exc, argv) or plugin_problem(exc, argv)
         if problem is None:
             raise
         error(problem)

@@ -56,7 +56,7 @@ class Sources:
 
 
 def _group_of(path: str) -> str:
-    """The config group a path's value comes from: `backend.cpu` -> backend, `hydra.launcher.cores` -> hydra/launcher."""
+    """The group a path's value comes from: `backend.cpu` -> backend; `hydra.launcher.cores` -> hydra/launcher."""
     parts = path.split(".", 2)
     return f"hydra/{parts[1]}" if parts[0] == "hydra" and len(parts) > 1 else parts[0]
 
@@ -160,9 +160,27 @@ def config_file_problem(exc: BaseException, argv: list[str] = ()) -> str | None:
     return None
 
 
+def plugin_problem(exc: BaseException, argv: list[str] = ()) -> str | None:
+    """One line when the sweeper or launcher a config selects is not one Hydra can use, else None."""
+    from rompy._hydra import refused_plugin
+    from rompy.cli.searchpath import search_path
+
+    refused = refused_plugin(exc)
+    if refused is None:
+        return None
+    kind, target = refused
+    path = f"hydra.{kind}._target_"
+    what = f" = {target!r}: not a Hydra {kind} (a {kind.capitalize()} class in the hydra_plugins package)" \
+        if target else ": required but not given"
+    base = "rompy" if kind == "sweeper" else "parallel"
+    choices = {key: value for key, value in (a.split("=", 1) for a in argv if "=" in a) if key == f"hydra/{kind}"}
+    sources = Sources(choices=choices, search_dirs=[str(folder) for folder, _ in search_path(list(argv))])
+    return f"{path}{what}; an option file of your own may start with 'defaults: [{base}]' ({sources.origin(path)})"
+
+
 def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
     """One line for a Hydra/OmegaConf composition or override error."""
-    problem = config_file_problem(exc, argv)
+    problem = config_file_problem(exc, argv) or plugin_problem(exc, argv)
     if problem:
         return problem
     text = str(exc).strip()
