@@ -343,6 +343,23 @@ def test_a_launcher_or_sweeper_file_naming_no_usable_class_is_one_line(workdir, 
     assert sorted(p.name for p in workdir.iterdir()) == ["conf"]
 
 
+@pytest.mark.parametrize("overrides,expected", [
+    (["hydra/launcher=parallel", "hydra.launcher.core=2"], "hydra.launcher.core: unknown key; did you mean 'cores'?"),
+    (["hydra.launcher.cores=2"], "hydra.launcher.cores: unknown key; this option takes no keys"),
+    (["hydra/launcher=slurm", "hydra.launcher.partitoin=debug"],
+     "hydra.launcher.partitoin: unknown key; did you mean 'partition'?"),
+    (["hydra/launcher=slurm", "hydra.launcher.nodelist=n1"],
+     "hydra.launcher.nodelist: unknown key (append a new key with '+hydra.launcher.nodelist=...')"),
+    (["hydra.sweeper.parms=x"], "hydra.sweeper.parms: unknown key; did you mean 'params'?"),
+])
+def test_an_unknown_launcher_or_sweeper_key_on_the_command_line_gets_the_right_hint(workdir, overrides, expected):
+    """Each said "append a new key with '+hydra.launcher.core=...'", which the launcher then refused;
+    only a SLURM key that rompy passes on to sbatch (nodelist) is one to append."""
+    proc = run_rompy("-m", *overrides, "model.depths=[10],[20]", "dry_run=true", cwd=workdir)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"rompy: error: {expected}"]
+
+
 def test_a_users_sweeper_file_still_sweeps_its_params(workdir):
     option = workdir / "conf" / "hydra" / "sweeper" / "depths.yaml"
     option.parent.mkdir(parents=True)

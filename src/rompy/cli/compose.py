@@ -71,14 +71,15 @@ def try_single_run(argv: list[str], conf_dir: str, config_name: str, task: Calla
 
 
 def _compose(args, conf_dir: str, config_name: str):
-    """(Hydra app, composed config) for parsed CLI arguments, composed once as `Hydra.run` would."""
+    """(Hydra app, composed config) for parsed CLI arguments, composed once as `Hydra.run` would
+    (as `Hydra.multirun` would with -m: the swept values are left to the members)."""
     from hydra.types import RunMode
 
     from rompy._hydra import create_app
 
     app = create_app(conf_dir, args.config_dir)
     cfg = app.compose_config(config_name=args.config_name or config_name, overrides=list(args.overrides),
-                             with_log_configuration=False, run_mode=RunMode.RUN)
+                             with_log_configuration=False, run_mode=RunMode.MULTIRUN if args.multirun else RunMode.RUN)
     return app, cfg
 
 

@@ -248,7 +248,33 @@ def _key_hint(key: str, argv: list[str] = ()) -> str:
         if rest in candidates:
             return f" in the YAML of this {head} option; add it with '+{key}=...'"
         return suggestion(rest, sorted(candidates))
+    plugin = re.fullmatch(r"hydra\.(launcher|sweeper)\.(\w+)", key)
+    if plugin:
+        hint = _plugin_key_hint(plugin.group(1), plugin.group(2), key, list(argv))
+        if hint:
+            return hint
     return f" (append a new key with '+{key}=...')"
+
+
+def _plugin_key_hint(kind: str, name: str, key: str, argv: list[str]) -> str | None:
+    """'did you mean' from the keys the selected launcher's (or sweeper's) option declares; for one of
+    rompy's that declares none, that it takes none. None: no better hint than appending the key."""
+    from omegaconf import OmegaConf
+
+    from rompy.cli.compose import compose_or_none
+    from rompy.cli.searchpath import CONFIG_NAME, shipped_conf_dir
+
+    cfg = compose_or_none([arg for arg in argv if override_key(arg) != key], str(shipped_conf_dir()), CONFIG_NAME)
+    node = OmegaConf.select(cfg, f"hydra.{kind}", default=None) if cfg is not None else None
+    if not OmegaConf.is_dict(node):
+        return None
+    declared = sorted(str(k) for k in node if k != "_target_")
+    close = difflib.get_close_matches(name, declared, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    if not declared and str(node.get("_target_", "")).startswith("hydra_plugins.rompy_launchers."):
+        return suggestion(name, [])
+    return None
 
 
 def _selected_fields(group: str, key: str, argv: list[str]) -> set[str]:
