@@ -360,6 +360,22 @@ def test_an_unknown_launcher_or_sweeper_key_on_the_command_line_gets_the_right_h
     assert proc.stderr.strip().splitlines() == [f"rompy: error: {expected}"]
 
 
+@pytest.mark.parametrize("sweep,text,expected", [
+    ([], "backend:\n  timeout: 5\n", "backend.timeout = 5: Input should be greater than or equal to 60"),
+    (["-m"], "hydra:\n  sweeper:\n    parms: {model.depths: '[10],[20]'}\n",
+     "hydra.sweeper.parms: unknown key; did you mean 'params'?"),
+])
+def test_a_bad_value_from_an_ensemble_file_is_traced_to_that_file(workdir, sweep, text, expected):
+    """Both said 'set in' the selected group's own file (the shipped backend/local.yaml,
+    hydra/sweeper/rompy.yaml), which the ensemble's value had replaced."""
+    ensemble = workdir / "conf" / "ensemble" / "mine.yaml"
+    ensemble.parent.mkdir(parents=True)
+    ensemble.write_text("# @package _global_\n" + text)
+    proc = run_rompy(*sweep, "+ensemble=mine", "dry_run=true", cwd=workdir)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"rompy: error: {expected} (set in {ensemble})"]
+
+
 def test_a_users_sweeper_file_still_sweeps_its_params(workdir):
     option = workdir / "conf" / "hydra" / "sweeper" / "depths.yaml"
     option.parent.mkdir(parents=True)

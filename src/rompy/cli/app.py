@@ -60,7 +60,7 @@ def _sources(overrides: list[str]):
     search_dirs = [
         str(src.path) for src in hc.runtime.config_sources if src.schema == "file" and src.path
     ]
-    choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra")}
+    choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra") and v is not None}
     return Sources(overrides=overrides, choices=choices, search_dirs=search_dirs)
 
 

@@ -41,6 +41,9 @@ class Sources:
         below = [override for key, override in keyed if key not in GROUPS and key.startswith(path + ".")]
         if below:
             return "set by " + ", ".join(f"override '{_shorten(override)}'" for override in below)
+        globally = self._global_option_setting(path)
+        if globally is not None:  # an ensemble-like option (`+ensemble=x`) is composed after the groups
+            return f"set in {globally}"
         if group in self.choices:
             choice = self.choices[group]
             for folder in self.search_dirs:
@@ -53,6 +56,37 @@ class Sources:
             if candidate.is_file():
                 return f"set in {candidate}"
         return "set in the config"
+
+
+    def _global_option_setting(self, path: str) -> Path | None:
+        """The last selected option file in `# @package _global_` that sets `path`, if any."""
+        found = None
+        for group, choice in self.choices.items():
+            for folder in self.search_dirs if choice else ():
+                candidate = Path(folder) / group / f"{choice}.yaml"
+                if candidate.is_file():
+                    if _sets_globally(candidate, path):
+                        found = candidate
+                    break
+        return found
+
+
+def _sets_globally(file: Path, path: str) -> bool:
+    """Whether `file`, a `# @package _global_` option, sets `path` (`hydra.sweeper.params`)."""
+    import yaml
+
+    try:
+        text = file.read_text(encoding="utf-8")
+        if "@package _global_" not in "".join(text.splitlines(keepends=True)[:5]):
+            return False
+        node = yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def _group_of(path: str) -> str:

@@ -98,5 +98,5 @@ def _sources(config):
     choices = OmegaConf.select(config, "hydra.runtime.choices", default=None) or {}
     sources = OmegaConf.select(config, "hydra.runtime.config_sources", default=None) or []
     search_dirs = [str(src.path) for src in sources if src.schema == "file" and src.path]
-    return Sources(overrides=overrides, choices={k: str(v) for k, v in choices.items() if k.startswith("hydra/")},
+    return Sources(overrides=overrides, choices={k: str(v) for k, v in choices.items() if v is not None},
                    search_dirs=search_dirs)
