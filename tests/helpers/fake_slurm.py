@@ -3,7 +3,8 @@
 Jobs really run, on this machine, right away: sbatch starts one supervisor process per
 (array) task, which runs the batch script in its own process group with SLURM's
 environment variables, and records the task's state in FAKE_SLURM_DIR. scancel stops a
-task's process group and marks it CANCELLED. sacct and squeue answer from those
+task's process group and marks it CANCELLED (FAKE_SLURM_ACCOUNTING_LAG_S seconds after the
+task ended, as a cluster's accounting may lag). sacct and squeue answer from those
 records in the formats rompy and submitit ask for. No controller, no accounting, no
 time limits, one node called `fake`.
 
@@ -163,6 +164,8 @@ def _supervise(task_id: str) -> int:
             child.wait(timeout=10)
         except subprocess.TimeoutExpired:
             _kill_group(child.pid, signal.SIGKILL)
+        # Accounting lags behind the job on a real cluster: sacct may say RUNNING a while after it ended.
+        time.sleep(float(os.environ.get("FAKE_SLURM_ACCOUNTING_LAG_S") or 0))
         _finish(path, "CANCELLED", 0, 15)
         os._exit(0)
 

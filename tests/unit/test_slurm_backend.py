@@ -84,7 +84,10 @@ def test_a_sweep_runs_its_members_as_array_tasks(workdir, fake_slurm):
     assert {m["details"]["host"] for m in summary["members"]} == {"fake"}
 
 
-def test_a_cancelled_member_fails_alone(workdir, fake_slurm):
+def test_a_cancelled_member_fails_alone(workdir, fake_slurm, monkeypatch):
+    """With sacct saying RUNNING for a while after the task ended (as a cluster's accounting may),
+    a task cancelled before its member started was reported 'ended RUNNING', not cancelled."""
+    monkeypatch.setenv("FAKE_SLURM_ACCOUNTING_LAG_S", "3")
     proc = subprocess.Popen(rompy_cmd("-m", *FAST_SWEEP, "hydra.sweep.dir=sweep", "+backend.env_vars.M=0,1,2",
                                       "backend.command='if [ $M = 1 ]; then sleep 300; fi'"),
                             cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -150,6 +153,35 @@ def test_a_cancel_landing_while_a_task_sets_up_stops_it_before_its_first_member(
     summary = json.loads((workdir / "sweep" / "summary.json").read_text())
     assert [m["status"] for m in summary["members"]] == ["failed", "failed"]
     assert all("had not started" in m["message"] for m in summary["members"]), summary["members"]
+
+
+_SCANCEL_AT_THE_PACKS_SET_UP = """
+import subprocess, time
+import hydra.core.utils as utils
+setup_globals = utils.setup_globals
+def cancelled_while_setting_up():
+    task = os.environ["SLURM_ARRAY_JOB_ID"] + "_" + os.environ["SLURM_ARRAY_TASK_ID"]
+    if os.environ["SLURM_ARRAY_TASK_ID"] == "1":
+        subprocess.run(["scancel", task], check=True)
+        time.sleep(30)  # scancel's SIGTERM lands here
+    return setup_globals()
+utils.setup_globals = cancelled_while_setting_up
+"""
+
+
+def test_a_task_cancelled_by_someone_else_before_its_member_started_says_cancelled(workdir, fake_slurm,
+                                                                                   monkeypatch):
+    """The task wrote its result (no member run) before sacct said CANCELLED; rompy took the result
+    as the task's end and reported 'SLURM job ..._1 ended RUNNING; member 1 had not started'."""
+    monkeypatch.setenv("FAKE_SLURM_ACCOUNTING_LAG_S", "3")
+    hooks = _sigterm_while_setting_up(workdir, _SCANCEL_AT_THE_PACKS_SET_UP)
+    proc = run_rompy("-m", *FAST_SWEEP, "hydra.sweep.dir=sweep", f"+hydra.launcher.setup=['export PYTHONPATH={hooks}']",
+                     "+backend.env_vars.M=0,1,2", "backend.command='true'", cwd=workdir)
+    assert proc.returncode == 1, proc.stderr
+    summary = json.loads((workdir / "sweep" / "summary.json").read_text())
+    assert [m["status"] for m in summary["members"]] == ["succeeded", "failed", "succeeded"]
+    message = summary["members"][1]["message"]
+    assert "cancelled" in message and "had not started" in message, message
 
 
 def test_members_packed_into_array_tasks_fail_alone(workdir, fake_slurm):

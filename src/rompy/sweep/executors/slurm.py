@@ -405,11 +405,13 @@ class SlurmExecutor:
                 ctx.finished(job, result, was_running=job.number in pack.started)
 
     def _needs_final_state(self, item: _Tracked, state: str) -> bool:
-        """A task that ended with members unreported: wait (a little) for SLURM's final word on it."""
+        """A task that ended with members unreported: wait (a little) for SLURM's final word on it.
+
+        Its result file does not end the wait: a task cancelled by someone else before its
+        members started writes one (no member ran) before sacct says CANCELLED.
+        """
         unreported = [j for j in item.pack.jobs if j.number not in item.pack.ended]
         if not unreported or item.cancelled is not None:
-            return False
-        if self.watch.has_result(item) and not item.pack.deferred:
             return False
         return self.watch.wait_for_final_state(item, state)
 
