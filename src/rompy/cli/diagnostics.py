@@ -57,7 +57,6 @@ class Sources:
                 return f"set in {candidate}"
         return "set in the config"
 
-
     def _global_option_setting(self, path: str) -> Path | None:
         """The last selected option file in `# @package _global_` that sets `path`, if any."""
         found = None
