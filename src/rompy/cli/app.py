@@ -56,12 +56,7 @@ def _sources(overrides: list[str]):
 
     from rompy.cli.diagnostics import Sources
 
-    hc = HydraConfig.get()
-    search_dirs = [
-        str(src.path) for src in hc.runtime.config_sources if src.schema == "file" and src.path
-    ]
-    choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra") and v is not None}
-    return Sources(overrides=overrides, choices=choices, search_dirs=search_dirs)
+    return Sources.of(HydraConfig.get(), overrides)
 
 
 def validate(cfg, overrides: list[str] | None = None) -> tuple[object, dict]:

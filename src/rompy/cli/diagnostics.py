@@ -27,6 +27,15 @@ class Sources:
     choices: dict[str, str] = field(default_factory=dict)
     search_dirs: list[str] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, hydra_node, overrides: list[str]) -> "Sources":
+        """From a composed config's `hydra` node: its selected options and its config folders."""
+        choices = hydra_node.runtime.choices or {}
+        search_dirs = [str(src.path) for src in hydra_node.runtime.config_sources or []
+                       if src.schema == "file" and src.path]
+        return cls(overrides=list(overrides), choices={k: str(v) for k, v in choices.items() if v is not None},
+                   search_dirs=search_dirs)
+
     def origin(self, path: str) -> str:
         """Where the value at `path` came from.
 

@@ -89,14 +89,9 @@ def plugin_settings(model, params: dict, config, node: str, extra_keys: Iterable
 
 
 def _sources(config):
-    """Where `hydra.*` values came from: the Hydra overrides, the selected hydra/* options, the config folders."""
+    """Where `hydra.*` values came from: the Hydra overrides, the selected options, the config folders."""
     from omegaconf import OmegaConf
 
     from rompy.cli.diagnostics import Sources
 
-    overrides = list(OmegaConf.select(config, "hydra.overrides.hydra", default=None) or [])
-    choices = OmegaConf.select(config, "hydra.runtime.choices", default=None) or {}
-    sources = OmegaConf.select(config, "hydra.runtime.config_sources", default=None) or []
-    search_dirs = [str(src.path) for src in sources if src.schema == "file" and src.path]
-    return Sources(overrides=overrides, choices={k: str(v) for k, v in choices.items() if v is not None},
-                   search_dirs=search_dirs)
+    return Sources.of(config.hydra, OmegaConf.select(config, "hydra.overrides.hydra", default=None) or [])
