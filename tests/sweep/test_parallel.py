@@ -76,13 +76,18 @@ def test_workers_run_member_after_member(sweep):
     assert 1 <= len({r["pid"] for r in records}) <= 2, "one worker per core, each running many members"
 
 
+def _one_member_sleeps(sweep, marker: str, sleeper: int, members: int) -> subprocess.Popen:
+    """A parallel sweep on two cores whose member `sleeper` sleeps under `marker`; the others end at once."""
+    model = sweep.root / "model.sh"
+    model.write_text(f"#!/bin/bash\nif [ $M = {sleeper} ]; then exec -a {marker} sleep 300; fi\n")
+    model.chmod(0o755)
+    return sweep.popen("hydra/launcher=parallel", "hydra.launcher.cores=2", f"backend.command='{model}'",
+                       f"+backend.env_vars.M=range(0,{members})")
+
+
 def test_idle_and_busy_workers_end_with_a_killed_sweep(sweep):
     marker = f"rompy-idle-{os.getpid()}"
-    model = sweep.root / "model.sh"
-    model.write_text(f"#!/bin/bash\nif [ $M = 0 ]; then exec -a {marker} sleep 300; fi\n")
-    model.chmod(0o755)
-    proc = sweep.popen("hydra/launcher=parallel", "hydra.launcher.cores=2", f"backend.command='{model}'",
-                       "+backend.env_vars.M=range(0,6)")
+    proc = _one_member_sleeps(sweep, marker, 0, 6)
     with kill_on_exit(proc):
         assert wait_for(lambda: len(sweep.lines()) == 5, 120), "the short members should end"
         workers = children(proc.pid)
@@ -93,6 +98,30 @@ def test_idle_and_busy_workers_end_with_a_killed_sweep(sweep):
         assert wait_for(lambda: not processes_with_marker(marker), 30)
     (record,) = [json.loads(p.read_text()) for p in sweep.output.glob("*M-0*/rompy-result.json")]
     assert record["status"] == "interrupted" and "died" in record["message"]
+
+
+def test_the_workers_that_check_a_large_sweep_hold_its_folder_as_they_run_its_members(sweep):
+    """Forked before the sweep claimed its folder, they are handed the claim: a killed sweep's
+    folder stays in use while its members stop, and is free once they have."""
+    from rompy.sweep.runner import LOCK_NAME, sweep_is_running
+
+    marker = f"rompy-held-{os.getpid()}"
+    proc = _one_member_sleeps(sweep, marker, 5, 70)
+    with kill_on_exit(proc):
+        assert wait_for(lambda: len(sweep.lines()) == 69, 120), "the short members should end"
+        lock = str(sweep.dir / LOCK_NAME)
+        workers = children(proc.pid)
+
+        def holds_lock(pid):
+            return any(os.path.realpath(f"/proc/{pid}/fd/{fd}") == lock for fd in os.listdir(f"/proc/{pid}/fd"))
+
+        assert len(workers) == 2 and all(holds_lock(pid) for pid in workers), "the checking workers run the members"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert wait_for(lambda: not any(is_running(w) for w in workers), 30), "a worker outlived its sweep"
+    assert not processes_with_marker(marker) and not sweep_is_running(sweep.dir)
+    (record,) = [json.loads(p.read_text()) for p in sweep.output.glob("*M-5-*/rompy-result.json")]
+    assert record["status"] == "interrupted"
 
 
 def test_a_large_sweep_is_checked_side_by_side_and_nothing_runs_if_a_member_is_bad(sweep):

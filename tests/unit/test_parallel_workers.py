@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import os
 import signal
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +18,7 @@ from rompy.errors import Interrupted
 from rompy.sweep.executors import parallel
 from rompy.sweep.plan import MemberJob
 from rompy.sweep.records import MemberResult
+from tests.helpers.processes import stat_fields
 
 
 @pytest.fixture(autouse=True)
@@ -163,3 +165,146 @@ def test_a_signal_as_a_workers_member_ends_does_not_lose_it(monkeypatch, tmp_pat
     assert sorted(sweep.results) == list(range(6))
     assert all(len(ends) == 1 and ends[0].status == "succeeded" for ends in sweep.results.values()), \
         {number: [(r.status, r.message) for r in ends] for number, ends in sweep.results.items()}
+
+
+class CheckingSweep(StandInSweep):
+    """A stand-in whose members are composed, checked and run in a few lines; each composition
+    leaves a file, so a test can count them across the worker processes."""
+
+    callbacks = None
+
+    def __init__(self, folder):
+        super().__init__()
+        self.folder = folder
+        self.kept, self.keep_at_most = {}, 0
+        self.sweep_lock = None
+
+    def compose(self, job):
+        from omegaconf import OmegaConf
+
+        member = self.kept.pop(job.number, None)
+        if member is not None:
+            return member
+        (self.folder / f"composed-{job.number}-{os.getpid()}").touch()
+        task_cfg = OmegaConf.create({"run_dir": job.run_dir})
+        return SimpleNamespace(task_cfg=task_cfg, activate=lambda: None,
+                               hydra_cfg=OmegaConf.create({"hydra": {"job": {"env_set": {}}}}))
+
+    def keep(self, job, member):
+        if len(self.kept) < self.keep_at_most:
+            self.kept[job.number] = member
+
+    def check(self, job):
+        self.keep(job, self.compose(job))
+        return SimpleNamespace(number=job.number, run_dir=job.run_dir)
+
+    @staticmethod
+    def task_function(cfg):
+        os.makedirs(cfg.run_dir)
+        (Path(cfg.run_dir) / "pid").write_text(str(os.getpid()))
+        open_files = {os.path.realpath(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd")}
+        (Path(cfg.run_dir) / "open").write_text("\n".join(sorted(open_files)))
+        return {"exit_code": 0}
+
+
+def checked_then_run(tmp_path, count, stop_after_check=False):
+    """check_all then execute, as a sweep does; (the sweep, the checking workers' pids)."""
+    folder = tmp_path / "marks"
+    folder.mkdir()
+    sweep = CheckingSweep(folder)
+    executor = parallel.ForkExecutor(cores=2)
+    jobs = members(tmp_path, count)
+    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the sweep hung"))
+    signal.alarm(60)
+    try:
+        checks = executor.check_all(jobs, sweep, sweep.check)
+        pids = [worker.pid for worker in executor._checked]
+        assert sorted(check.number for check in checks) == list(range(count))
+        # As a sweep claims its folder once checked (claim_sweep_dir): after the workers were forked.
+        sweep.sweep_lock = os.open(tmp_path / "sweep.lock", os.O_RDWR | os.O_CREAT)
+        if not stop_after_check:
+            executor.execute(jobs, sweep)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        executor.release()
+        if sweep.sweep_lock is not None:
+            os.close(sweep.sweep_lock)
+    return sweep, pids
+
+
+def test_a_large_sweep_composes_each_member_once_in_the_worker_that_checked_it(tmp_path):
+    count = 2 * parallel.CHECK_SIDE_BY_SIDE_FROM
+    sweep, pids = checked_then_run(tmp_path, count)
+
+    assert len(pids) == 2, "one checking worker per core"
+    assert sorted(sweep.results) == list(range(count))
+    late = {number: place - number for place, number in enumerate(sweep.started_numbers)
+            if abs(place - number) > 2 * parallel.WINDOW_PER_WORKER}
+    assert not late, f"members start in about sweep order; started that many places off: {late}"
+    assert all(ends[0].status == "succeeded" for ends in sweep.results.values())
+    composed = [name.split("-") for name in os.listdir(tmp_path / "marks")]
+    by_member = {}
+    for _, number, pid in composed:
+        by_member.setdefault(int(number), []).append(int(pid))
+    # Member 0 is checked by the sweep itself (it warms up what the workers inherit); every other
+    # member is composed once, by the worker that checked it, and runs there; a worker that runs
+    # ahead of the other (a busy machine) takes some of the other's members, composing them again.
+    assert sorted(by_member) == list(range(count))
+    twice = [number for number, where in by_member.items() if len(where) > 1]
+    assert len(twice) <= count // 2, f"composed again to run: {twice}"
+    ran_where_checked = sum(Path(tmp_path / f"m{number}" / "pid").read_text() == str(where[0])
+                            for number, where in by_member.items() if number)
+    assert ran_where_checked >= (count - 1) // 2
+    assert not any(is_alive(pid) for pid in pids)
+    lock = str(tmp_path / "sweep.lock")
+    assert all(lock in (tmp_path / f"m{n}" / "open").read_text().splitlines() for n in range(count)), \
+        "every worker holds the sweep's lock, so that a killed sweep's folder stays held while its members stop"
+
+
+def test_workers_forked_for_the_check_end_when_the_sweep_runs_nothing(tmp_path):
+    """A sweep with a bad member, or a dry run, ends after the check: its workers end with it."""
+    sweep, pids = checked_then_run(tmp_path, parallel.CHECK_SIDE_BY_SIDE_FROM, stop_after_check=True)
+
+    assert len(pids) == 2 and not any(is_alive(pid) for pid in pids)
+    assert not sweep.results and not list(tmp_path.glob("m[0-9]*")), "no member ran"
+
+
+def test_a_signal_during_the_check_leaves_no_worker(tmp_path):
+    import time
+
+    class SlowCheck(CheckingSweep):
+        def check(self, job):
+            time.sleep(0.05)
+            return super().check(job)
+
+    sweep = SlowCheck(tmp_path)
+    executor = parallel.ForkExecutor(cores=2)
+    forked = []
+    spawn = executor._spawn
+
+    def spawn_and_note(*args, **kwargs):
+        worker = spawn(*args, **kwargs)
+        forked.append(worker.pid)
+        return worker
+
+    executor._spawn = spawn_and_note
+
+    def interrupt(*_):
+        raise Interrupted(signal.SIGINT)
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    try:
+        with pytest.raises(Interrupted):
+            executor.check_all(members(tmp_path, 200), sweep, sweep.check)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(forked) == 2 and not any(is_alive(pid) for pid in forked)
+    assert not executor._checked
+
+
+def is_alive(pid: int) -> bool:
+    """The process is still there, if only as a zombie nobody waited for."""
+    return stat_fields(pid) is not None

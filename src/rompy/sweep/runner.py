@@ -58,6 +58,9 @@ class SweepContext:
         self.sweep_id = sweep_id
         self.sweep_dir = sweep_dir  # the one this sweep writes to: on resume, the earlier sweep's
         self.composer = MemberComposer(hydra_context.config_loader, master)
+        self.kept: dict[int, Any] = {}  # checked members this process will run (a parallel sweep's workers)
+        self.keep_at_most = 0
+        self.sweep_lock: int | None = None  # the descriptor holding the sweep folder (claim_sweep_dir)
         self.ended: dict[int, tuple[str, int]] = {}  # member number -> (status, offset of its results line)
         self.stopping = False
         self.stop_reason: str | None = None
@@ -66,7 +69,15 @@ class SweepContext:
     # -- for executors -----------------------------------------------------------
     def compose(self, job: MemberJob):
         """The member's ComposedMember; raises what composing raised."""
+        member = self.kept.pop(job.number, None)
+        if member is not None:
+            return member
         return self.composer.compose(job.launch_overrides, job.number, f"{self.sweep_id}_{job.number}")
+
+    def keep(self, job: MemberJob, member) -> None:
+        """Keep a checked member for its run, so it is composed once (up to `keep_at_most`)."""
+        if len(self.kept) < self.keep_at_most:
+            self.kept[job.number] = member
 
     def composition_failure(self, job: MemberJob, exc: BaseException) -> MemberResult:
         """A member that did not compose at run time (a config file changed since the check): one line, failed."""
@@ -151,7 +162,8 @@ class MemberCheck:
 
 
 def check_member(ctx: SweepContext, job: MemberJob, resume: bool) -> MemberCheck:
-    """Compose and validate one member, then drop it (composing again to run keeps memory flat)."""
+    """Compose and validate one member, then drop it (composing again to run keeps memory flat),
+    unless the process that checks it also runs it (SweepContext.keep)."""
     from rompy._hydra import hydra_job
     from rompy.cli.app import validate
     from rompy.cli.diagnostics import format_hydra_error
@@ -175,6 +187,8 @@ def check_member(ctx: SweepContext, job: MemberJob, resume: bool) -> MemberCheck
             and os.path.lexists(check.run_dir)):
         check.problem = (f"run directory {check.run_dir} already exists; set sweep.resume=true to run only "
                          "what did not succeed there, or choose another hydra.sweep.dir or run_id")
+    if check.problem is None:
+        ctx.keep(job, member)
     return check
 
 
@@ -187,7 +201,7 @@ def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool,
     directory and resources are noted on its job; members with the same problem share one line.
     """
     check_all = getattr(executor, "check_all", None)
-    checks = check_all(jobs, lambda job: check_member(ctx, job, resume)) if check_all else None
+    checks = check_all(jobs, ctx, lambda job: check_member(ctx, job, resume)) if check_all else None
     if checks is None:  # one at a time: ten thousand checks are not held at once
         checks = (check_member(ctx, job, resume) for job in jobs)
     by_number = {job.number: job for job in jobs}
@@ -260,6 +274,16 @@ def _numbers(numbers: list[int]) -> str:
 def run_sweep(*, hydra_context, task_function, master, member_overrides: list[list[str]],
               executor, first_number: int = 0) -> dict[str, Any] | None:
     """Run a whole sweep; returns the summary (also written to summary.json), None if nothing ran."""
+    try:
+        return _run_sweep(hydra_context=hydra_context, task_function=task_function, master=master,
+                          member_overrides=member_overrides, executor=executor, first_number=first_number)
+    finally:
+        release = getattr(executor, "release", None)
+        if release is not None:  # what it holds from the check (a parallel sweep's workers) and did not use
+            release()
+
+
+def _run_sweep(*, hydra_context, task_function, master, member_overrides, executor, first_number):
     from omegaconf import OmegaConf
 
     from rompy.cli import console
@@ -316,7 +340,8 @@ def run_sweep(*, hydra_context, task_function, master, member_overrides: list[li
         sweep.set_exit_code(EXIT_OK)
         return None
 
-    with claim_sweep_dir(sweep_dir):
+    with claim_sweep_dir(sweep_dir) as lock:
+        ctx.sweep_lock = lock
         OmegaConf.save(master, sweep_dir / MULTIRUN_NAME)
         todo = jobs
         if settings.resume:
@@ -463,7 +488,8 @@ def claim_sweep_dir(sweep_dir: Path):
 
     An exclusive `flock` on a file inside it, held while the sweep runs (forked workers hold
     it too, so it outlives a killed sweep only as long as its members do). The lock file
-    names the holder for the refusal message.
+    names the holder for the refusal message. Yields the lock's descriptor, for workers
+    forked before the claim to be handed.
     """
     import fcntl
 
@@ -486,6 +512,6 @@ def claim_sweep_dir(sweep_dir: Path):
                               f"({holder}); wait for it to end, or choose another hydra.sweep.dir") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
-        yield
+        yield fd
     finally:
         os.close(fd)

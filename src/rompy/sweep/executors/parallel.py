@@ -4,12 +4,13 @@ A worker is forked from the sweep once and then runs member after member: it sta
 copy of the sweep process, with Hydra, the task and the composed templates in memory, so
 a member costs what it costs in the sequential launcher, not a new process. The sweep
 sends a worker a member's number; the worker composes and runs that member and sends
-back its result. Members start in sweep order while the cores they hold on this machine
+back its result. Members start in about sweep order while the cores they hold on this machine
 (their backend's `resources().local_cpus`) fit the budget (`cores`, default: the cores
 this process may use) and at most `max_workers` run; a member heavier than the budget
-runs alone. The whole-sweep check before anything runs is split across forked children
-the same way. Each worker is its own process group: a Ctrl-C reaches only the sweep,
-which passes it on once to the workers whose members run.
+runs alone. A large sweep's whole-sweep check is split across the first workers, one per
+core: each checks every n-th member and keeps what it composed, and is then given those
+members first, so that a member is composed once. Each worker is its own process group:
+a Ctrl-C reaches only the sweep, which passes it on once to the workers whose members run.
 
 Faults: a SIGKILLed sweep's workers get SIGTERM from the kernel (PR_SET_PDEATHSIG) and
 stop their members as on Ctrl-C, noting in the record that the sweep died; an idle one
@@ -29,6 +30,7 @@ import os
 import pickle
 import select
 import signal
+import socket
 import struct
 import sys
 import threading
@@ -48,6 +50,10 @@ log = logging.getLogger("rompy.sweep")
 _FRAME = struct.Struct("!I")  # every message: its length, then its bytes
 #: Below this many members the whole-sweep check runs in the sweep process (forking costs more).
 CHECK_SIDE_BY_SIDE_FROM = 64
+#: Checked members a worker keeps composed for their run (about 30 kB each); beyond, it composes them again.
+KEPT_PER_WORKER = 1000
+#: A worker that ran ahead of the others may start one of its own members this many places per worker early.
+WINDOW_PER_WORKER = 4
 
 
 @dataclass
@@ -60,6 +66,7 @@ class _Worker:
     started_at: str | None = None
     data: bytearray = field(default_factory=bytearray)
     signalled: set = field(default_factory=set)
+    holds: set = field(default_factory=set)  # members it composed in the check and keeps for their run
 
     def message(self) -> bytes | None:
         """One whole message from what has been read, or None if it is not all here yet."""
@@ -90,49 +97,61 @@ class ForkExecutor:
         self.cores = cores
         self.max_workers = max_workers
         self.poll_s = poll_s
+        self._checked: list[_Worker] = []  # forked for the check, waiting for members
 
     def _budget(self) -> float:
         return float(self.cores or usable_cores())
 
     # -- the whole-sweep check -------------------------------------------------------
-    def check_all(self, jobs, check_one) -> list | None:
-        """check_one over every member, split across forked children; None: check them here."""
+    def check_all(self, jobs, ctx, check_one) -> list | None:
+        """check_one over every member, split across the first workers; None: check them here.
+
+        Each worker checks every n-th member and keeps what it composed, so the members it
+        is then given from its share are composed once. The workers wait, checked, until
+        the sweep hands them members (execute) or lets them go (release).
+        """
         children = min(int(self._budget() + 0.999), len(jobs) // (CHECK_SIDE_BY_SIDE_FROM // 2))
         if len(jobs) < CHECK_SIDE_BY_SIDE_FROM or children < 2:
             return None
-        first = check_one(jobs[0])  # composes the template and imports the run path once, for every child
+        first = check_one(jobs[0])  # composes the template and imports the run path once, for every worker
+        _import_run_path()
         rest = jobs[1:]
-        size = -(-len(rest) // children)
-        chunks = [rest[i:i + size] for i in range(0, len(rest), size)]
-        running: dict[int, tuple[int, list, bytearray]] = {}
+        by_number = {job.number: job for job in jobs}
+        checking: dict[int, tuple[_Worker, list]] = {}
         checks = [first]
-        parent = os.getpid()
         try:
-            for chunk in chunks:
-                read_fd, write_fd = os.pipe()
-                pid = _fork(lambda: _check_in_child(parent, write_fd, check_one, chunk))
-                os.close(write_fd)
-                running[read_fd] = (pid, chunk, bytearray())
-            while running:
-                ready, _, _ = select.select(list(running), [], [])
+            for share in (rest[k::children] for k in range(children)):
+                worker = self._spawn(ctx, by_number, [w for w, _ in checking.values()], share, check_one)
+                checking[worker.from_worker] = (worker, share)
+            while checking:
+                ready, _, _ = select.select(list(checking), [], [])
                 for fd in ready:
-                    pid, chunk, data = running[fd]
+                    worker, share = checking[fd]
                     piece = os.read(fd, 1 << 20)
-                    if piece:
-                        data.extend(piece)
+                    worker.data.extend(piece)
+                    body = worker.message() if piece else None
+                    if piece and body is None:
                         continue
-                    del running[fd]
-                    os.close(fd)
-                    os.waitpid(pid, 0)
-                    try:
-                        checks.extend(pickle.loads(bytes(data[_FRAME.size:])))
-                    except Exception:  # noqa: BLE001 - the child died: check its members here
-                        checks.extend(check_one(job) for job in chunk)
-        finally:
-            for fd, (pid, _, _) in running.items():  # interrupted: leave no child behind
-                _kill_and_wait(pid)
-                os.close(fd)
-        return checks
+                    del checking[fd]
+                    if body is not None:
+                        checks.extend(pickle.loads(body))
+                        worker.holds = {job.number for job in share[:KEPT_PER_WORKER]}
+                        self._checked.append(worker)
+                    else:  # it died: check its members here
+                        _retire(worker)
+                        checks.extend(check_one(job) for job in share)
+        except BaseException:
+            for worker, _ in checking.values():  # interrupted: leave no worker behind
+                _kill_and_wait(worker.pid)
+                _close(worker.to_worker, worker.from_worker)
+            self.release()
+            raise
+        return sorted(checks, key=lambda check: check.number)
+
+    def release(self) -> None:
+        """End the workers the check forked that no member was given to."""
+        while self._checked:
+            _retire(self._checked.pop())
 
     # -- running -------------------------------------------------------------------------
     def execute(self, jobs, ctx) -> None:
@@ -140,10 +159,13 @@ class ForkExecutor:
         max_workers = int(self.max_workers or max(1, 4 * int(budget + 0.999)))
         by_number = {job.number: job for job in jobs}
         queue = deque(jobs)
-        idle: list[_Worker] = []
+        idle = [worker for worker in self._checked if _hand_lock(worker, getattr(ctx, "sweep_lock", None))]
+        self._checked = []
+        holders = {number: worker for worker in idle for number in worker.holds}
+        window = WINDOW_PER_WORKER * len(idle) or 1  # how far ahead a worker looks for a member it holds
         busy: dict[int, _Worker] = {}
         used = 0.0
-        if jobs:
+        if jobs and not idle:
             self._warm_up(ctx, jobs[0])
 
         def fill() -> None:
@@ -152,8 +174,7 @@ class ForkExecutor:
             from rompy.core.time import utcnow
 
             while queue and not ctx.stopping:
-                job = queue[0]
-                weight = member_weight(job, budget)
+                weight = member_weight(queue[0], budget)
                 if busy and used + weight > budget + 1e-9:
                     return
                 if idle:
@@ -162,10 +183,12 @@ class ForkExecutor:
                     worker = self._spawn(ctx, by_number, [*busy.values(), *idle])
                 else:
                     return
+                at = _next_for(worker, queue, holders, window, weight, budget)
+                job = queue[at]
                 if not _send(worker, job.number):  # it died while idle
                     _retire(worker)
                     continue
-                queue.popleft()
+                del queue[at]
                 worker.job, worker.weight, worker.started_at = job, weight, utcnow().isoformat()
                 busy[worker.from_worker] = worker
                 used += weight
@@ -239,9 +262,8 @@ class ForkExecutor:
         try:
             from rompy._hydra import hydra_job
             from rompy.cli.app import validate
-            import rompy.run  # noqa: F401
-            import rompy.runtime.processes  # noqa: F401
 
+            _import_run_path()
             member = ctx.compose(job)
             member.activate()
             with hydra_job(member.hydra_cfg):
@@ -249,15 +271,22 @@ class ForkExecutor:
         except Exception:  # noqa: BLE001 - the member reports its own errors
             pass
 
-    def _spawn(self, ctx, by_number, others) -> _Worker:
-        to_read, to_write = os.pipe()
+    def _spawn(self, ctx, by_number, others, share=None, check_one=None) -> _Worker:
+        """Fork a worker; with `share`, it checks those members first, reports the checks and
+        waits for the sweep's lock (_hand_lock) before its first member."""
+        to_read, to_write = (end.detach() for end in socket.socketpair())  # a socket carries the lock
         from_read, from_write = os.pipe()
-        inherited = [fd for worker in others for fd in (worker.to_worker, worker.from_worker)]
+        inherited = [fd for worker in [*others, *self._checked]
+                     for fd in (worker.to_worker, worker.from_worker)]
         sweep_pid = os.getpid()
 
         def serve() -> None:
             for fd in (*inherited, to_write, from_read):
                 _close(fd)
+            if share is not None:
+                _check_in_worker(ctx, by_number, share, check_one, from_write, sweep_pid)
+                if not _receive_lock(to_read):  # released: the sweep runs nothing
+                    return
             _serve(ctx, by_number, to_read, from_write, sweep_pid)
 
         pid = _fork(serve)
@@ -393,12 +422,61 @@ def _fork(body) -> int:
     return pid
 
 
-def _check_in_child(parent: int, write_fd: int, check_one, chunk) -> None:
-    """A check child: killed with its sweep (it starts nothing that needs a clean stop)."""
-    _set_parent_death_signal(signal.SIGKILL)
-    if os.getppid() != parent:
-        return
-    _write_frame(write_fd, pickle.dumps([check_one(job) for job in chunk]))
+def _check_in_worker(ctx, by_number, share, check_one, results: int, sweep_pid: int) -> None:
+    """A worker's first task: check its share of the members, keep them composed, report the checks."""
+    _set_parent_death_signal(signal.SIGKILL)  # it starts nothing yet that needs a clean stop
+    if os.getppid() != sweep_pid:
+        os._exit(0)
+    ctx.keep_at_most = KEPT_PER_WORKER
+    checks = []
+    for job in share:
+        check = check_one(job)
+        by_number[job.number].run_dir = check.run_dir
+        checks.append(check)
+    _write_frame(results, pickle.dumps(checks))
+
+
+def _hand_lock(worker: _Worker, lock: int | None) -> bool:
+    """Give a worker forked before the sweep claimed its folder a descriptor of the folder's lock,
+    as later workers inherit it (rompy.sweep.runner.claim_sweep_dir); False: the worker is gone."""
+    try:
+        with socket.socket(fileno=os.dup(worker.to_worker)) as channel:
+            if lock is None:
+                channel.sendmsg([b"L"])
+            else:
+                socket.send_fds(channel, [b"L"], [lock])
+        return True
+    except OSError:
+        _retire(worker)
+        return False
+
+
+def _receive_lock(commands: int) -> bool:
+    """In a worker forked for the check: wait for the sweep's lock, kept open as long as the
+    worker lives; False if the sweep let the worker go instead."""
+    with socket.socket(fileno=os.dup(commands)) as channel:
+        message, fds, _, _ = socket.recv_fds(channel, 1, 1)
+    for fd in fds:  # as the sweep's own: not passed on to the models this worker starts
+        os.set_inheritable(fd, False)
+    return bool(message)
+
+
+def _next_for(worker: _Worker, queue, holders: dict, window: int, weight: float, budget: float) -> int:
+    """Where in the queue the member to give `worker` is: the first of the next `window` that
+    this worker composed in the check, or that no live worker did, and that weighs as much as
+    the first; else the first."""
+    for at in range(min(window, len(queue))):
+        job = queue[at]
+        holder = holders.get(job.number)
+        if (holder is None or holder is worker or not holder.pid) and member_weight(job, budget) == weight:
+            return at
+    return 0
+
+
+def _import_run_path() -> None:
+    """What every member runs, imported before forking workers rather than once in each."""
+    import rompy.run  # noqa: F401
+    import rompy.runtime.processes  # noqa: F401
 
 
 def _write_frame(fd: int, body: bytes) -> None:
