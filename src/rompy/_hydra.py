@@ -219,6 +219,37 @@ def refused_plugin(exc: BaseException) -> tuple[str, str | None] | None:
     """
     from omegaconf import OmegaConf
 
+    made = next((m for m in _plugins_being_made(exc) if m[2] in _PLUGIN_REFUSALS), None)
+    if made is None:
+        return None
+    kind, config, _ = made
+    try:
+        target = OmegaConf.select(config, f"hydra.{kind}._target_", default=None)
+    except Exception:  # noqa: BLE001 - the class name is a detail of the message
+        target = None
+    return kind, None if target is None else str(target)
+
+
+def plugin_options(exc: BaseException) -> tuple[str, Any] | None:
+    """('sweeper' or 'launcher', its options as written, unresolved: a mapping, or whatever else
+    the option file held) when the error came while Hydra made that plugin; else None."""
+    from omegaconf import OmegaConf
+
+    made = next(_plugins_being_made(exc), None)
+    if made is None:
+        return None
+    kind, config, _ = made
+    try:
+        node = OmegaConf.select(config, f"hydra.{kind}", default=None)
+        options = OmegaConf.to_container(node, resolve=False) if node is not None else None
+    except Exception:  # noqa: BLE001 - then nothing more is known
+        return None
+    return kind, options
+
+
+def _plugins_being_made(exc: BaseException):
+    """(kind, the config Hydra instantiates it from, the innermost function) for each error of
+    the chain raised while Hydra instantiated the sweeper or the launcher, read from its frames."""
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -230,11 +261,6 @@ def refused_plugin(exc: BaseException) -> tuple[str, str | None] | None:
                 kind, config = _PLUGIN_INSTANTIATION[name], tb.tb_frame.f_locals.get("config")
             innermost = name
             tb = tb.tb_next
-        if kind and innermost in _PLUGIN_REFUSALS:
-            try:
-                target = OmegaConf.select(config, f"hydra.{kind}._target_", default=None)
-            except Exception:  # noqa: BLE001 - the class name is a detail of the message
-                target = None
-            return kind, None if target is None else str(target)
+        if kind:
+            yield kind, config, innermost
         exc = exc.__cause__ or exc.__context__
-    return None

@@ -330,10 +330,18 @@ def test_a_misspelt_key_in_a_users_launcher_or_sweeper_file_is_one_line(workdir,
     ("launcher", "cores: 2\n",
      "hydra.launcher._target_: required but not given; an option file of your own may start with "
      "'defaults: [parallel]'"),
+    ("launcher", "- parallel\n- cores: 2\n",
+     "hydra.launcher: the option file holds a list, not a mapping of the launcher's keys (an option file of "
+     "your own may start with 'defaults: [parallel]')"),
+    ("launcher", "defaults:\n  - parallel\ncores: ${cpus}\n",
+     "hydra.launcher.cores: Interpolation key 'cpus' not found"),
+    ("sweeper", "defaults:\n  - rompy\nparams:\n  model.depths: ${depths.list}\n",
+     "hydra.sweeper.params.model.depths: Interpolation key 'depths.list' not found"),
 ])
 def test_a_launcher_or_sweeper_file_naming_no_usable_class_is_one_line(workdir, group, text, expected):
     """Hydra refused these with a traceback ("Invalid plugin '...': not the hydra_plugins package", a
-    bare AssertionError) or a line naming neither file nor key ("Input config does not have a `_target_` field")."""
+    bare AssertionError) or a line naming neither file nor key ("Input config does not have a `_target_` field",
+    "Interpolation key 'cpus' not found"); a list said `_target_` was missing."""
     option = workdir / "conf" / "hydra" / group / "mine.yaml"
     option.parent.mkdir(parents=True)
     option.write_text(text)
@@ -374,6 +382,23 @@ def test_a_bad_value_from_an_ensemble_file_is_traced_to_that_file(workdir, sweep
     proc = run_rompy(*sweep, "+ensemble=mine", "dry_run=true", cwd=workdir)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().splitlines() == [f"rompy: error: {expected} (set in {ensemble})"]
+
+
+@pytest.mark.parametrize("params,expected", [
+    ("model.dephts: 10,20", "every member (2): model.dephts: unknown key; did you mean 'depths'?"),
+    ("backend.timeout: 5,600", "member 0 (backend.timeout=5 +ensemble=mine): backend.timeout = 5: "
+                               "Input should be greater than or equal to 60"),
+])
+def test_a_bad_key_or_value_swept_by_an_ensemble_is_traced_to_that_file(workdir, params, expected):
+    """The unknown key named no file, and the bad value was 'set by override 'backend.timeout=5'',
+    an override the user never typed."""
+    ensemble = workdir / "conf" / "ensemble" / "mine.yaml"
+    ensemble.parent.mkdir(parents=True)
+    ensemble.write_text(f"# @package _global_\nhydra:\n  sweeper:\n    params:\n      {params}\n")
+    proc = run_rompy("-m", "+ensemble=mine", "dry_run=true", cwd=workdir)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"rompy: error: {expected} (swept by hydra.sweeper.params, set in {ensemble})"]
 
 
 def test_a_users_sweeper_file_still_sweeps_its_params(workdir):

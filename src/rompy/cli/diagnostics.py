@@ -26,15 +26,20 @@ class Sources:
     overrides: list[str] = field(default_factory=list)
     choices: dict[str, str] = field(default_factory=dict)
     search_dirs: list[str] = field(default_factory=list)
+    swept: list[str] = field(default_factory=list)  # the keys of hydra.sweeper.params
 
     @classmethod
     def of(cls, hydra_node, overrides: list[str]) -> "Sources":
-        """From a composed config's `hydra` node: its selected options and its config folders."""
+        """From a composed config's `hydra` node: its selected options, its config folders and the
+        keys its sweeper's params sweep."""
+        from omegaconf import OmegaConf
+
         choices = hydra_node.runtime.choices or {}
         search_dirs = [str(src.path) for src in hydra_node.runtime.config_sources or []
                        if src.schema == "file" and src.path]
+        params = OmegaConf.select(hydra_node, "sweeper.params", default=None)
         return cls(overrides=list(overrides), choices={k: str(v) for k, v in choices.items() if v is not None},
-                   search_dirs=search_dirs)
+                   search_dirs=search_dirs, swept=[str(key) for key in params or {}])
 
     def origin(self, path: str) -> str:
         """Where the value at `path` came from.
@@ -46,6 +51,8 @@ class Sources:
         keyed = [(override_key(override), override) for override in self.overrides]
         for key, override in reversed(keyed):
             if key not in GROUPS and (path == key or path.startswith(key + ".")):
+                if key in self.swept:  # a member's value from the sweeper's params, not from the command line
+                    return f"swept by hydra.sweeper.params, {self.origin('hydra.sweeper.params')}"
                 return f"set by override '{_shorten(override)}'"
         below = [override for key, override in keyed if key not in GROUPS and key.startswith(path + ".")]
         if below:
@@ -205,23 +212,67 @@ def config_file_problem(exc: BaseException, argv: list[str] = ()) -> str | None:
 def plugin_problem(exc: BaseException, argv: list[str] = ()) -> str | None:
     """One line when the sweeper or launcher a config selects is not one Hydra can use, else None."""
     from rompy._hydra import refused_plugin
-    from rompy.cli.searchpath import search_path
 
     refused = refused_plugin(exc)
     if refused is None:
-        return None
+        return _plugin_value_problem(exc, argv)
+    from rompy._hydra import plugin_options
+
     kind, target = refused
+    base = "rompy" if kind == "sweeper" else "parallel"
+    options = plugin_options(exc)
+    if options is not None and not isinstance(options[1], dict):  # the option file holds a list or a value
+        path = f"hydra.{kind}"
+        held = "a list" if isinstance(options[1], list) else f"the single value {options[1]!r}"
+        return (f"{path}: the option file holds {held}, not a mapping of the {kind}'s keys (an option file "
+                f"of your own may start with 'defaults: [{base}]') ({_plugin_sources(kind, argv).origin(path)})")
     path = f"hydra.{kind}._target_"
     what = f" = {target!r}: not a Hydra {kind} (a {kind.capitalize()} class in the hydra_plugins package)" \
         if target else ": required but not given"
-    base = "rompy" if kind == "sweeper" else "parallel"
-    choices = {key: value for key, value in (a.split("=", 1) for a in argv if "=" in a) if key == f"hydra/{kind}"}
-    sources = Sources(choices=choices, search_dirs=[str(folder) for folder, _ in search_path(list(argv))])
-    return f"{path}{what}; an option file of your own may start with 'defaults: [{base}]' ({sources.origin(path)})"
+    origin = _plugin_sources(kind, argv).origin(path)
+    return f"{path}{what}; an option file of your own may start with 'defaults: [{base}]' ({origin})"
 
 
-def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
-    """One line for a Hydra/OmegaConf composition or override error."""
+def _plugin_value_problem(exc: BaseException, argv: list[str]) -> str | None:
+    """A value of a launcher or sweeper option that does not resolve (`cores: ${nope}`): Hydra's
+    error names no key; the first option that interpolates the missing key is the one."""
+    from rompy._hydra import plugin_options
+
+    made = plugin_options(exc) if type(exc).__module__.startswith("omegaconf") else None
+    if made is None or not isinstance(made[1], dict):
+        return None
+    kind, options = made
+    missing = re.search(r"key '([^']+)'", str(exc))
+    wanted = "${" + missing.group(1) if missing else "${"
+    key = next((path for path, value in _leaves(options) if isinstance(value, str) and wanted in value), None)
+    path = f"hydra.{kind}" + (f".{key}" if key else "")
+    return f"{path}: {_shorten(str(exc).splitlines()[0], 300)} ({_plugin_sources(kind, argv).origin(path)})"
+
+
+def _leaves(data: dict, prefix: str = ""):
+    """(dotted path, value) of every value under a mapping, lists' items by index."""
+    items = data.items() if isinstance(data, dict) else enumerate(data)
+    for name, value in items:
+        path = f"{prefix}{name}"
+        if isinstance(value, (dict, list)):
+            yield from _leaves(value, path + ".")
+        else:
+            yield path, value
+
+
+def _plugin_sources(kind: str, argv: list[str]) -> "Sources":
+    """Where `hydra.<kind>` values came from, from the command line alone (nothing was composed)."""
+    from rompy.cli.searchpath import search_path
+
+    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
+    choices = {key: value for key, value in (a.split("=", 1) for a in overrides) if key == f"hydra/{kind}"}
+    return Sources(overrides=overrides, choices=choices,
+                   search_dirs=[str(folder) for folder, _ in search_path(list(argv))])
+
+
+def format_hydra_error(exc: BaseException, argv: list[str] = (), sources: Sources | None = None) -> str:
+    """One line for a Hydra/OmegaConf composition or override error; `sources` (a sweep
+    member's) names where a key the sweeper's params sweep was set."""
     problem = config_file_problem(exc, argv) or plugin_problem(exc, argv)
     if problem:
         return problem
@@ -251,7 +302,8 @@ def format_hydra_error(exc: BaseException, argv: list[str] = ()) -> str:
     override = re.search(r"Could not override '([^']+)'", text)
     if override and ("not in struct" in text or "To append" in text):
         key = override.group(1)
-        return f"{key}: unknown key{_key_hint(key, argv)}"
+        origin = f" ({sources.origin(key)})" if sources is not None and key in sources.swept else ""
+        return f"{key}: unknown key{_key_hint(key, argv)}{origin}"
     deletion = re.search(r"Could not delete '([^']*)'", text)
     if deletion:
         return (f"~{deletion.group(1)}: the deletion override matches nothing; name a key or group "

@@ -74,6 +74,12 @@ class SweepContext:
             return member
         return self.composer.compose(job.launch_overrides, job.number, f"{self.sweep_id}_{job.number}")
 
+    def sources(self, job: MemberJob):
+        """Where a member's values came from, for its error (rompy.cli.diagnostics.Sources)."""
+        from rompy.cli.diagnostics import Sources
+
+        return Sources.of(self.master.hydra, job.launch_overrides)
+
     def keep(self, job: MemberJob, member) -> None:
         """Keep a checked member for its run, so it is composed once (up to `keep_at_most`)."""
         if len(self.kept) < self.keep_at_most:
@@ -173,7 +179,7 @@ def check_member(ctx: SweepContext, job: MemberJob, resume: bool) -> MemberCheck
     try:
         member = ctx.compose(job)
     except Exception as exc:  # noqa: BLE001 - any composition error is this member's, in one line
-        return MemberCheck(job.number, format_hydra_error(exc, job.launch_overrides))
+        return MemberCheck(job.number, format_hydra_error(exc, job.launch_overrides, ctx.sources(job)))
     check = MemberCheck(job.number, run_dir=expected_run_dir(member.task_cfg))
     try:
         member.activate(for_check=True)
