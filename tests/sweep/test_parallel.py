@@ -103,7 +103,7 @@ def test_idle_and_busy_workers_end_with_a_killed_sweep(sweep):
 def test_the_workers_that_check_a_large_sweep_hold_its_folder_as_they_run_its_members(sweep):
     """Forked before the sweep claimed its folder, they are handed the claim: a killed sweep's
     folder stays in use while its members stop, and is free once they have."""
-    from rompy.sweep.runner import LOCK_NAME, sweep_is_running
+    from rompy.sweep.lock import LOCK_NAME, sweep_is_running
 
     marker = f"rompy-held-{os.getpid()}"
     proc = _one_member_sleeps(sweep, marker, 5, 70)

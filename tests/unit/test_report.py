@@ -84,7 +84,7 @@ def test_the_page_needs_nothing_from_outside(workdir):
 
 
 def test_a_sweep_still_running_or_killed_says_so(workdir):
-    from rompy.sweep.runner import claim_sweep_dir
+    from rompy.sweep.lock import claim_sweep_dir
 
     sweep = transport_sweep(workdir, depths="[10],[20]")
     with claim_sweep_dir(sweep.dir):  # as a sweep resumed into this folder holds it while it runs

@@ -128,3 +128,29 @@ def user_primary_problem(argv: list[str]) -> str | None:
                 f"{', '.join(missing)}; start it from a copy of {shipped / (CONFIG_NAME + '.yaml')}, "
                 "or keep only config groups in that folder")
     return None
+
+
+def default_output_dir() -> Path:
+    """`output_dir` of the primary config Hydra would use here (./conf, ROMPY_CONFIG_PATH, shipped)."""
+    from rompy.cli.files import load
+
+    for folder, _ in search_path([]):
+        path = folder / f"{CONFIG_NAME}.yaml"
+        if path.is_file():
+            data, problem = load(path)
+            value = data.get("output_dir") if isinstance(data, dict) and not problem else None
+            if isinstance(value, str) and "${" in value:
+                value = _resolve_alone(value)
+            if value:
+                return Path(str(value)).expanduser()
+    return Path("output")
+
+
+def _resolve_alone(value: str) -> str | None:
+    """An interpolation such as ${oc.env:SCRATCH}/runs, resolved as Hydra would (None if it cannot be)."""
+    from omegaconf import OmegaConf
+
+    try:
+        return str(OmegaConf.create({"v": value}).v)
+    except Exception:  # noqa: BLE001 - interpolations of other keys need the whole composition
+        return None

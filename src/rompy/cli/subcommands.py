@@ -152,7 +152,7 @@ def _parser(name: str):
 def output_dir_of(args) -> Path:
     """The folder given with --output-dir (ConfigError if there is none such: a mistyped folder is
     not an empty project), else the primary config's output_dir."""
-    from rompy.runs.index import default_output_dir
+    from rompy.cli.searchpath import default_output_dir
 
     if not args.output_dir:
         return default_output_dir()
@@ -467,7 +467,8 @@ def completion_words(words: list[str], current_index: int, current: str) -> list
     previous = words[current_index - 1] if current_index >= 1 else ""
     output_dir = Path(words[words.index("--output-dir") + 1]) if "--output-dir" in words[:current_index - 1] \
         else None
-    from rompy.runs.index import default_output_dir, run_names
+    from rompy.cli.searchpath import default_output_dir
+    from rompy.runs.index import run_names
 
     output_dir = output_dir or default_output_dir()
     if previous == "--status":

@@ -56,7 +56,7 @@ def load_sweep(path: Path) -> SweepView:
     if not is_sweep_dir(path):
         raise ConfigError(f"{path} is not a sweep folder (it holds no {RESULTS_NAME}, {SUMMARY_NAME} "
                           "or multirun.yaml)")
-    from rompy.sweep.runner import sweep_is_running
+    from rompy.sweep.lock import sweep_is_running
 
     lines = ResultsFile(path).read()
     summary = _summary(path, lines)

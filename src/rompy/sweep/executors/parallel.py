@@ -438,7 +438,7 @@ def _check_in_worker(ctx, by_number, share, check_one, results: int, sweep_pid: 
 
 def _hand_lock(worker: _Worker, lock: int | None) -> bool:
     """Give a worker forked before the sweep claimed its folder a descriptor of the folder's lock,
-    as later workers inherit it (rompy.sweep.runner.claim_sweep_dir); False: the worker is gone."""
+    as later workers inherit it (rompy.sweep.lock.claim_sweep_dir); False: the worker is gone."""
     try:
         with socket.socket(fileno=os.dup(worker.to_worker)) as channel:
             if lock is None:
