@@ -335,8 +335,6 @@ def test_a_misspelt_key_in_a_users_launcher_or_sweeper_file_is_one_line(workdir,
      "your own may start with 'defaults: [parallel]')"),
     ("launcher", "defaults:\n  - parallel\ncores: ${cpus}\n",
      "hydra.launcher.cores: Interpolation key 'cpus' not found"),
-    ("sweeper", "defaults:\n  - rompy\nparams:\n  model.depths: ${depths.list}\n",
-     "hydra.sweeper.params.model.depths: Interpolation key 'depths.list' not found"),
 ])
 def test_a_launcher_or_sweeper_file_naming_no_usable_class_is_one_line(workdir, group, text, expected):
     """Hydra refused these with a traceback ("Invalid plugin '...': not the hydra_plugins package", a
