@@ -237,6 +237,7 @@ def _plugin_value_problem(exc: BaseException, argv: list[str]) -> str | None:
     """A value of a launcher or sweeper option that does not resolve (`cores: ${nope}`): Hydra's
     error names no key; the first option that interpolates the missing key is the one."""
     from rompy._hydra import plugin_options
+    from rompy.runs.diff import flatten
 
     made = plugin_options(exc) if type(exc).__module__.startswith("omegaconf") else None
     if made is None or not isinstance(made[1], dict):
@@ -244,20 +245,9 @@ def _plugin_value_problem(exc: BaseException, argv: list[str]) -> str | None:
     kind, options = made
     missing = re.search(r"key '([^']+)'", str(exc))
     wanted = "${" + missing.group(1) if missing else "${"
-    key = next((path for path, value in _leaves(options) if isinstance(value, str) and wanted in value), None)
+    key = next((path for path, value in flatten(options).items() if wanted in str(value)), None)
     path = f"hydra.{kind}" + (f".{key}" if key else "")
     return f"{path}: {_shorten(str(exc).splitlines()[0], 300)} ({_plugin_sources(kind, argv).origin(path)})"
-
-
-def _leaves(data: dict, prefix: str = ""):
-    """(dotted path, value) of every value under a mapping, lists' items by index."""
-    items = data.items() if isinstance(data, dict) else enumerate(data)
-    for name, value in items:
-        path = f"{prefix}{name}"
-        if isinstance(value, (dict, list)):
-            yield from _leaves(value, path + ".")
-        else:
-            yield path, value
 
 
 def _plugin_sources(kind: str, argv: list[str]) -> "Sources":
