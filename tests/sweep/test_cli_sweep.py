@@ -191,6 +191,26 @@ def test_interrupt_stops_the_sweep(sweep, launcher, signum, code):
     assert record["status"] == "interrupted"
 
 
+@pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_while_a_large_sweep_is_checked_says_so_and_leaves_nothing(sweep, signum, code):
+    """Checking 20,000 members takes seconds: stopping it there is one line, not a silent exit."""
+    from tests.helpers.processes import children, is_running
+
+    proc = sweep.popen("hydra/launcher=parallel", "hydra.launcher.cores=2", "backend.command='true'",
+                       "+backend.env_vars.M=range(0,20000)")
+    with kill_on_exit(proc):
+        # The parallel launcher forks its first workers to check the members side by side.
+        assert _wait_for(lambda: len(children(proc.pid)) == 2 or proc.poll() is not None), "the check never began"
+        checkers = children(proc.pid)
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert err.splitlines() == [f"rompy: error: interrupted by {signal.Signals(signum).name} while checking the "
+                                "sweep's 20000 members; nothing ran"]
+    assert not sweep.dir.exists() and not sweep.output.exists()
+    assert not any(is_running(pid) for pid in checkers)
+
+
 @pytest.mark.slow
 def test_member_timeout_is_reported_and_the_others_finish(sweep):
     t0 = time.monotonic()

@@ -292,7 +292,8 @@ def _compose_and_run(argv: list[str]) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # argparse: --help, bad flags
         return exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C before a run or a sweep's check began
+        error("interrupted")
         return EXIT_SIGINT
     except Exception as exc:  # a broken config file, a launcher whose optional extra is missing, a bad plugin
         from rompy.cli.diagnostics import config_file_problem, plugin_problem

@@ -330,7 +330,14 @@ def _run_sweep(*, hydra_context, task_function, master, member_overrides, execut
     if preflight is not None:
         preflight()
     collector.start_up_over()  # the members' compositions are garbage to collect, not start-up to freeze
-    problems, dry_runs = check_members(ctx, jobs, settings.resume, executor)
+    try:
+        with interruptible():  # a large sweep's check takes long enough to be stopped in
+            problems, dry_runs = check_members(ctx, jobs, settings.resume, executor)
+    except Interrupted as exc:
+        sys.stderr.write(f"rompy: error: interrupted by {exc} while checking the sweep's {len(jobs)} members; "
+                         "nothing ran\n")
+        sweep.set_exit_code(exc.exit_code)
+        return None
     problems[:0] = _sweep_run_id_problems(master)
     problem = creatable_problem(sweep_dir)
     if problem and not any(line.endswith(problem.rsplit(": ", 1)[-1]) for line in problems):
