@@ -191,24 +191,36 @@ def test_interrupt_stops_the_sweep(sweep, launcher, signum, code):
     assert record["status"] == "interrupted"
 
 
+@pytest.mark.parametrize("launcher,checkers", [("sequential", 1), ("parallel", 2)])
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["SIGINT", "SIGTERM"])
-def test_interrupt_while_a_large_sweep_is_checked_says_so_and_leaves_nothing(sweep, signum, code):
+def test_interrupt_while_a_large_sweep_is_checked_says_so_and_leaves_nothing(sweep, launcher, checkers, signum, code):
     """Checking 20,000 members takes seconds: stopping it there is one line, not a silent exit."""
     from tests.helpers.processes import children, is_running
 
-    proc = sweep.popen("hydra/launcher=parallel", "hydra.launcher.cores=2", "backend.command='true'",
-                       "+backend.env_vars.M=range(0,20000)")
+    proc = sweep.popen(f"hydra/launcher={launcher}", "hydra.launcher.cores=2" if launcher == "parallel" else
+                       "sweep.progress=plain", "backend.command='true'", "+backend.env_vars.M=range(0,20000)")
     with kill_on_exit(proc):
-        # The parallel launcher forks its first workers to check the members side by side.
-        assert _wait_for(lambda: len(children(proc.pid)) == 2 or proc.poll() is not None), "the check never began"
-        checkers = children(proc.pid)
+        # A large sweep's check is shared with forked children, one per further core (two cores here).
+        assert _wait_for(lambda: len(children(proc.pid)) == checkers or proc.poll() is not None), \
+            "the check never began"
+        forked = children(proc.pid)
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == code, err
     assert err.splitlines() == [f"rompy: error: interrupted by {signal.Signals(signum).name} while checking the "
                                 "sweep's 20000 members; nothing ran"]
     assert not sweep.dir.exists() and not sweep.output.exists()
-    assert not any(is_running(pid) for pid in checkers)
+    assert not any(is_running(pid) for pid in forked)
+
+
+def test_a_large_sequential_sweep_with_bad_members_runs_nothing(sweep):
+    """Its check, shared with a forked child, still finds every bad member, in member order."""
+    proc = sweep.run("backend.command='true'", "backend.timeout=range(50,150)")
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert [line.split(" (")[0] for line in lines] == [f"rompy: error: member {n}" for n in range(10)]
+    assert all(f"backend.timeout = {50 + n}" in line for n, line in enumerate(lines))
+    assert not sweep.dir.exists() and not sweep.output.exists()
 
 
 @pytest.mark.slow

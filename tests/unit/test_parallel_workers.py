@@ -289,7 +289,13 @@ def test_a_signal_during_the_check_leaves_no_worker(tmp_path):
         return worker
 
     executor._spawn = spawn_and_note
+    interrupted_a_second_in(lambda: executor.check_all(members(tmp_path, 200), sweep, sweep.check))
+    assert len(forked) == 2 and not any(is_alive(pid) for pid in forked)
+    assert not executor._checked
 
+
+def interrupted_a_second_in(call) -> None:
+    """Run `call`, which a second in is interrupted as by Ctrl-C; the interrupt must come out of it."""
     def interrupt(*_):
         raise Interrupted(signal.SIGINT)
 
@@ -297,14 +303,84 @@ def test_a_signal_during_the_check_leaves_no_worker(tmp_path):
     signal.setitimer(signal.ITIMER_REAL, 1.0)
     try:
         with pytest.raises(Interrupted):
-            executor.check_all(members(tmp_path, 200), sweep, sweep.check)
+            call()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    assert len(forked) == 2 and not any(is_alive(pid) for pid in forked)
-    assert not executor._checked
 
 
 def is_alive(pid: int) -> bool:
     """The process is still there, if only as a zombie nobody waited for."""
     return stat_fields(pid) is not None
+
+
+# -- a one-by-one launcher's whole-sweep check, shared with forked children --------------
+def _marks(folder) -> dict[int, list[int]]:
+    """Member number -> the pids of the processes that composed it."""
+    by_member: dict[int, list[int]] = {}
+    for name in os.listdir(folder):
+        _, number, pid = name.split("-")
+        by_member.setdefault(int(number), []).append(int(pid))
+    return by_member
+
+
+def _checking_sweep(tmp_path):
+    folder = tmp_path / "marks"
+    folder.mkdir()
+    return CheckingSweep(folder), folder
+
+
+def test_a_large_sequential_sweep_is_checked_here_and_in_a_child_each_member_once(tmp_path, monkeypatch):
+    from rompy.sweep.executors.sequential import InProcessExecutor
+
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    sweep, folder = _checking_sweep(tmp_path)
+    count = 2 * parallel.CHECK_SIDE_BY_SIDE_FROM
+
+    checks = InProcessExecutor().check_all(members(tmp_path, count), sweep, sweep.check)
+
+    assert [check.number for check in checks] == list(range(count))
+    by_member = _marks(folder)
+    assert sorted(by_member) == list(range(count)) and all(len(pids) == 1 for pids in by_member.values())
+    pids = {pid for (pid,) in by_member.values()}
+    assert os.getpid() in pids and len(pids) == 2, "this process and one child check side by side"
+    assert not any(is_alive(pid) for pid in pids - {os.getpid()}), "the child ends once it has reported"
+    assert InProcessExecutor().check_all(members(tmp_path, parallel.CHECK_SIDE_BY_SIDE_FROM - 1), sweep,
+                                         sweep.check) is None, "a small sweep is checked here alone"
+
+
+def test_a_checking_child_that_dies_has_its_members_checked_here(tmp_path, monkeypatch):
+    from rompy.sweep.executors.sequential import InProcessExecutor
+
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    sweep, folder = _checking_sweep(tmp_path)
+    here = os.getpid()
+
+    def check(job):
+        if os.getpid() != here:
+            os._exit(9)  # as the kernel's OOM killer would end it
+        return sweep.check(job)
+
+    checks = InProcessExecutor().check_all(members(tmp_path, 100), sweep, check)
+
+    assert [c.number for c in checks] == list(range(100))
+    assert {pid for pids in _marks(folder).values() for pid in pids} == {here}
+
+
+def test_a_signal_during_a_shared_check_leaves_no_child(tmp_path, monkeypatch):
+    import time
+
+    from rompy.sweep.executors.sequential import InProcessExecutor
+
+    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    sweep, _ = _checking_sweep(tmp_path)
+    forked = []
+    fork = parallel._fork
+    monkeypatch.setattr(parallel, "_fork", lambda body: forked.append(fork(body)) or forked[-1])
+
+    def slow_check(job):
+        time.sleep(0.05)
+        return sweep.check(job)
+
+    interrupted_a_second_in(lambda: InProcessExecutor().check_all(members(tmp_path, 200), sweep, slow_check))
+    assert len(forked) == 1 and not is_alive(forked[0])

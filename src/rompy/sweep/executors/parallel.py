@@ -118,32 +118,18 @@ class ForkExecutor:
         rest = jobs[1:]
         by_number = {job.number: job for job in jobs}
         checking: dict[int, tuple[_Worker, list]] = {}
-        checks = [first]
+
+        def reported(worker, share) -> None:
+            worker.holds = {job.number for job in share[:KEPT_PER_WORKER]}
+            self._checked.append(worker)
+
         try:
             for share in (rest[k::children] for k in range(children)):
                 worker = self._spawn(ctx, by_number, [w for w, _ in checking.values()], share, check_one)
                 checking[worker.from_worker] = (worker, share)
-            while checking:
-                ready, _, _ = select.select(list(checking), [], [])
-                for fd in ready:
-                    worker, share = checking[fd]
-                    piece = os.read(fd, 1 << 20)
-                    worker.data.extend(piece)
-                    body = worker.message() if piece else None
-                    if piece and body is None:
-                        continue
-                    del checking[fd]
-                    if body is not None:
-                        checks.extend(pickle.loads(body))
-                        worker.holds = {job.number for job in share[:KEPT_PER_WORKER]}
-                        self._checked.append(worker)
-                    else:  # it died: check its members here
-                        _retire(worker)
-                        checks.extend(check_one(job) for job in share)
+            checks = [first, *_gather_checks(checking, check_one, reported)]
         except BaseException:
-            for worker, _ in checking.values():  # interrupted: leave no worker behind
-                _kill_and_wait(worker.pid)
-                _close(worker.to_worker, worker.from_worker)
+            _stop_checking(checking)  # interrupted: leave no worker behind
             self.release()
             raise
         return sorted(checks, key=lambda check: check.number)
@@ -422,18 +408,84 @@ def _fork(body) -> int:
     return pid
 
 
-def _check_in_worker(ctx, by_number, share, check_one, results: int, sweep_pid: int) -> None:
-    """A worker's first task: check its share of the members, keep them composed, report the checks."""
+def _check_in_worker(ctx, by_number, share, check_one, results: int, sweep_pid: int, keep: bool = True) -> None:
+    """A worker's first task: check its share of the members, keep them composed (`keep`), report the checks."""
     _set_parent_death_signal(signal.SIGKILL)  # it starts nothing yet that needs a clean stop
     if os.getppid() != sweep_pid:
         os._exit(0)
-    ctx.keep_at_most = KEPT_PER_WORKER
+    ctx.keep_at_most = KEPT_PER_WORKER if keep else 0
     checks = []
     for job in share:
         check = check_one(job)
         by_number[job.number].run_dir = check.run_dir
         checks.append(check)
     _write_frame(results, pickle.dumps(checks))
+
+
+def check_in_children(jobs, ctx, check_one) -> list | None:
+    """check_one over every member, this process and one forked child per further core each
+    taking every n-th member; None: too few members to be worth a fork.
+
+    For a launcher that runs its members elsewhere or one by one: the children only check
+    and end. A child that dies has its share checked here.
+    """
+    children = min(usable_cores(), len(jobs) // (CHECK_SIDE_BY_SIDE_FROM // 2)) - 1
+    if len(jobs) < CHECK_SIDE_BY_SIDE_FROM or children < 1:
+        return None
+    checks = [check_one(jobs[0])]  # composes the template, which the children inherit
+    rest = jobs[1:]
+    own, *shares = (rest[k::children + 1] for k in range(children + 1))
+    by_number = {job.number: job for job in jobs}
+    checking: dict[int, tuple[_Worker, list]] = {}
+    sweep_pid = os.getpid()
+    try:
+        for share in shares:
+            from_read, from_write = os.pipe()
+            inherited = [worker.from_worker for worker, _ in checking.values()]
+
+            def check(share=share, from_read=from_read, from_write=from_write, inherited=inherited) -> None:
+                _close(from_read, *inherited)
+                _check_in_worker(ctx, by_number, share, check_one, from_write, sweep_pid, keep=False)
+
+            pid = _fork(check)
+            _close(from_write)
+            checking[from_read] = (_Worker(pid=pid, to_worker=-1, from_worker=from_read), share)
+        checks.extend(check_one(job) for job in own)
+        checks.extend(_gather_checks(checking, check_one, lambda worker, share: _retire(worker)))
+    except BaseException:
+        _stop_checking(checking)
+        raise
+    return sorted(checks, key=lambda check: check.number)
+
+
+def _gather_checks(checking: dict[int, tuple[_Worker, list]], check_one, reported) -> list:
+    """The checks the checking workers report, read as they come (`reported(worker, share)` for
+    each); a worker that died has its share checked here. Each leaves `checking` once heard from."""
+    checks = []
+    while checking:
+        ready, _, _ = select.select(list(checking), [], [])
+        for fd in ready:
+            worker, share = checking[fd]
+            piece = os.read(fd, 1 << 20)
+            worker.data.extend(piece)
+            body = worker.message() if piece else None
+            if piece and body is None:
+                continue
+            del checking[fd]
+            if body is not None:
+                checks.extend(pickle.loads(body))
+                reported(worker, share)
+            else:  # it died: check its members here
+                _retire(worker)
+                checks.extend(check_one(job) for job in share)
+    return checks
+
+
+def _stop_checking(checking: dict[int, tuple[_Worker, list]]) -> None:
+    for worker, _ in checking.values():
+        _kill_and_wait(worker.pid)
+        _close(worker.to_worker, worker.from_worker)
+    checking.clear()
 
 
 def _hand_lock(worker: _Worker, lock: int | None) -> bool:

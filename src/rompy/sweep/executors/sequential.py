@@ -1,7 +1,8 @@
 """Sequential executor: members one after another in the sweep's own process.
 
-No process to start and no second composition per member: the cheapest way to run
-members whose model is quick.
+No process to start per member: the cheapest way to run members whose model is quick.
+Only the whole-sweep check of a large sweep is shared with forked children, one per
+further core, which check and end.
 """
 
 from __future__ import annotations
@@ -19,6 +20,12 @@ class SequentialSettings(BaseModel):
 
 class InProcessExecutor:
     name = "sequential"
+
+    def check_all(self, jobs, ctx, check_one) -> list | None:
+        """A large sweep's whole-sweep check, split between this process and a forked child per further core."""
+        from rompy.sweep.executors.parallel import check_in_children
+
+        return check_in_children(jobs, ctx, check_one)
 
     def execute(self, jobs, ctx) -> None:
         for job in jobs:
