@@ -337,9 +337,9 @@ def test_a_large_sequential_sweep_is_checked_here_and_in_a_child_each_member_onc
     sweep, folder = _checking_sweep(tmp_path)
     count = 2 * parallel.CHECK_SIDE_BY_SIDE_FROM
 
-    checks = InProcessExecutor().check_all(members(tmp_path, count), sweep, sweep.check)
+    checks = list(InProcessExecutor().check_all(members(tmp_path, count), sweep, sweep.check))
 
-    assert [check.number for check in checks] == list(range(count))
+    assert sorted(check.number for check in checks) == list(range(count))
     by_member = _marks(folder)
     assert sorted(by_member) == list(range(count)) and all(len(pids) == 1 for pids in by_member.values())
     pids = {pid for (pid,) in by_member.values()}
@@ -349,22 +349,29 @@ def test_a_large_sequential_sweep_is_checked_here_and_in_a_child_each_member_onc
                                          sweep.check) is None, "a small sweep is checked here alone"
 
 
-def test_a_checking_child_that_dies_has_its_members_checked_here(tmp_path, monkeypatch):
+def test_a_checking_child_that_dies_has_the_rest_of_its_share_checked_here(tmp_path, monkeypatch):
+    """The child reports as it goes: what it reported before it died is not checked again."""
     from rompy.sweep.executors.sequential import InProcessExecutor
 
     monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
     sweep, folder = _checking_sweep(tmp_path)
-    here = os.getpid()
+    here, in_child = os.getpid(), []
 
     def check(job):
         if os.getpid() != here:
-            os._exit(9)  # as the kernel's OOM killer would end it
+            in_child.append(job.number)
+            if len(in_child) > parallel.CHECKS_PER_FRAME + 10:
+                os._exit(9)  # as the kernel's OOM killer would end it
         return sweep.check(job)
 
-    checks = InProcessExecutor().check_all(members(tmp_path, 100), sweep, check)
+    checks = list(InProcessExecutor().check_all(members(tmp_path, 1001), sweep, check))
 
-    assert [c.number for c in checks] == list(range(100))
-    assert {pid for pids in _marks(folder).values() for pid in pids} == {here}
+    assert sorted(c.number for c in checks) == list(range(1001)), "every member's check, once"
+    by_member = _marks(folder)
+    child = {pid for pids in by_member.values() for pid in pids} - {here}
+    reported_by_child = [n for n, pids in by_member.items() if pids == list(child)]
+    assert len(child) == 1 and len(reported_by_child) == parallel.CHECKS_PER_FRAME
+    assert all(here in pids for n, pids in by_member.items() if n not in reported_by_child)
 
 
 def test_a_signal_during_a_shared_check_leaves_no_child(tmp_path, monkeypatch):
@@ -382,5 +389,5 @@ def test_a_signal_during_a_shared_check_leaves_no_child(tmp_path, monkeypatch):
         time.sleep(0.05)
         return sweep.check(job)
 
-    interrupted_a_second_in(lambda: InProcessExecutor().check_all(members(tmp_path, 200), sweep, slow_check))
+    interrupted_a_second_in(lambda: list(InProcessExecutor().check_all(members(tmp_path, 200), sweep, slow_check)))
     assert len(forked) == 1 and not is_alive(forked[0])

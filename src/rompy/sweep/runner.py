@@ -202,7 +202,7 @@ def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool,
     """Compose and validate every member before any runs: (problem lines, the members' dry_run values).
 
     A long ensemble must not fail member 700 hours in on a typo the first member could have
-    shown. An executor may check members side by side (`check_all`). Each member's run
+    shown. An executor may check members side by side (`check_all`), in any order. Each member's run
     directory and resources are noted on its job; members with the same problem share one line.
     """
     check_all = getattr(executor, "check_all", None)
@@ -225,8 +225,10 @@ def check_members(ctx: SweepContext, jobs: list[MemberJob], resume: bool,
             by_problem.setdefault(check.problem, []).append(job)
         elif check.output_dir is not None:
             output_dirs.setdefault(check.output_dir, []).append(job.number)
-    problems = [f"{_members_label(bad, len(jobs))}: {problem}" for problem, bad in by_problem.items()]
-    for output_dir, numbers in output_dirs.items():  # one line per folder, not per member
+    # Checks made side by side come in no set order: problems are told in member order.
+    ordered = sorted(by_problem.items(), key=lambda item: min(job.number for job in item[1]))
+    problems = [f"{_members_label(bad, len(jobs))}: {problem}" for problem, bad in ordered]
+    for output_dir, numbers in sorted(output_dirs.items(), key=lambda item: min(item[1])):  # one line per folder
         problem = creatable_problem(output_dir)
         if problem:
             whose = "every member" if len(numbers) == len(jobs) else f"members {_numbers(numbers)}"

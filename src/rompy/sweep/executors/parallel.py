@@ -36,7 +36,7 @@ import sys
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Iterator, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,6 +52,8 @@ _FRAME = struct.Struct("!I")  # every message: its length, then its bytes
 CHECK_SIDE_BY_SIDE_FROM = 64
 #: Checked members a worker keeps composed for their run (about 30 kB each); beyond, it composes them again.
 KEPT_PER_WORKER = 1000
+#: Checks a checking child reports at once: its report streams, so neither process holds a whole share's.
+CHECKS_PER_FRAME = 256
 #: A worker that ran ahead of the others may start one of its own members this many places per worker early.
 WINDOW_PER_WORKER = 4
 
@@ -67,6 +69,7 @@ class _Worker:
     data: bytearray = field(default_factory=bytearray)
     signalled: set = field(default_factory=set)
     holds: set = field(default_factory=set)  # members it composed in the check and keeps for their run
+    checks_reported: int = 0  # of its share, in order
 
     def message(self) -> bytes | None:
         """One whole message from what has been read, or None if it is not all here yet."""
@@ -127,7 +130,9 @@ class ForkExecutor:
             for share in (rest[k::children] for k in range(children)):
                 worker = self._spawn(ctx, by_number, [w for w, _ in checking.values()], share, check_one)
                 checking[worker.from_worker] = (worker, share)
-            checks = [first, *_gather_checks(checking, check_one, reported)]
+            checks = [first]
+            while checking:
+                checks.extend(_read_checks(checking, check_one, reported))
         except BaseException:
             _stop_checking(checking)  # interrupted: leave no worker behind
             self.release()
@@ -408,8 +413,10 @@ def _fork(body) -> int:
     return pid
 
 
-def _check_in_worker(ctx, by_number, share, check_one, results: int, sweep_pid: int, keep: bool = True) -> None:
-    """A worker's first task: check its share of the members, keep them composed (`keep`), report the checks."""
+def _check_in_worker(ctx, by_number, share, check_one, results: int, sweep_pid: int, keep: bool = True,
+                     per_frame: int | None = None) -> None:
+    """A worker's first task: check its share of the members, keep them composed (`keep`), report
+    the checks (`per_frame` at a time, else all at once), the last report saying it is the last."""
     _set_parent_death_signal(signal.SIGKILL)  # it starts nothing yet that needs a clean stop
     if os.getppid() != sweep_pid:
         os._exit(0)
@@ -419,25 +426,37 @@ def _check_in_worker(ctx, by_number, share, check_one, results: int, sweep_pid: 
         check = check_one(job)
         by_number[job.number].run_dir = check.run_dir
         checks.append(check)
-    _write_frame(results, pickle.dumps(checks))
+        if len(checks) == per_frame:
+            _write_frame(results, pickle.dumps((checks, False)))
+            checks = []
+    _write_frame(results, pickle.dumps((checks, True)))
 
 
-def check_in_children(jobs, ctx, check_one) -> list | None:
+def check_in_children(jobs, ctx, check_one) -> Iterator | None:
     """check_one over every member, this process and one forked child per further core each
-    taking every n-th member; None: too few members to be worth a fork.
+    taking every n-th member; the checks come as they are made, in no set order. None: too
+    few members to be worth a fork.
 
     For a launcher that runs its members elsewhere or one by one: the children only check
-    and end. A child that dies has its share checked here.
+    and end. A child that dies has the rest of its share checked here.
     """
     children = min(usable_cores(), len(jobs) // (CHECK_SIDE_BY_SIDE_FROM // 2)) - 1
     if len(jobs) < CHECK_SIDE_BY_SIDE_FROM or children < 1:
         return None
-    checks = [check_one(jobs[0])]  # composes the template, which the children inherit
+    return _check_side_by_side(jobs, ctx, check_one, children)
+
+
+def _check_side_by_side(jobs, ctx, check_one, children: int) -> Iterator:
+    yield check_one(jobs[0])  # composes the template, which the children inherit
     rest = jobs[1:]
     own, *shares = (rest[k::children + 1] for k in range(children + 1))
     by_number = {job.number: job for job in jobs}
     checking: dict[int, tuple[_Worker, list]] = {}
     sweep_pid = os.getpid()
+
+    def ended(worker, share) -> None:  # it has reported its whole share
+        _retire(worker)
+
     try:
         for share in shares:
             from_read, from_write = os.pipe()
@@ -445,39 +464,46 @@ def check_in_children(jobs, ctx, check_one) -> list | None:
 
             def check(share=share, from_read=from_read, from_write=from_write, inherited=inherited) -> None:
                 _close(from_read, *inherited)
-                _check_in_worker(ctx, by_number, share, check_one, from_write, sweep_pid, keep=False)
+                _check_in_worker(ctx, by_number, share, check_one, from_write, sweep_pid, keep=False,
+                                 per_frame=CHECKS_PER_FRAME)
 
             pid = _fork(check)
             _close(from_write)
             checking[from_read] = (_Worker(pid=pid, to_worker=-1, from_worker=from_read), share)
-        checks.extend(check_one(job) for job in own)
-        checks.extend(_gather_checks(checking, check_one, lambda worker, share: _retire(worker)))
-    except BaseException:
+        for done, job in enumerate(own, 1):
+            yield check_one(job)
+            if done % CHECKS_PER_FRAME == 0:  # a child whose report nobody reads stops checking
+                yield from _read_checks(checking, check_one, ended, wait=False)
+        while checking:
+            yield from _read_checks(checking, check_one, ended)
+    except BaseException:  # interrupted, or the caller stopped reading
         _stop_checking(checking)
         raise
-    return sorted(checks, key=lambda check: check.number)
 
 
-def _gather_checks(checking: dict[int, tuple[_Worker, list]], check_one, reported) -> list:
-    """The checks the checking workers report, read as they come (`reported(worker, share)` for
-    each); a worker that died has its share checked here. Each leaves `checking` once heard from."""
+def _read_checks(checking: dict[int, tuple[_Worker, list]], check_one, reported, wait: bool = True) -> list:
+    """The checks that the checking workers have reported since the last call (waiting for
+    some if `wait`). A worker leaves `checking` once its whole share is reported (then
+    `reported(worker, share)`), or when it died: the rest of its share is checked here."""
     checks = []
-    while checking:
-        ready, _, _ = select.select(list(checking), [], [])
-        for fd in ready:
-            worker, share = checking[fd]
-            piece = os.read(fd, 1 << 20)
-            worker.data.extend(piece)
-            body = worker.message() if piece else None
-            if piece and body is None:
-                continue
-            del checking[fd]
-            if body is not None:
-                checks.extend(pickle.loads(body))
+    ready, _, _ = select.select(list(checking), [], [], None if wait else 0)
+    for fd in ready:
+        worker, share = checking[fd]
+        piece = os.read(fd, 1 << 20)
+        worker.data.extend(piece)
+        while (body := worker.message()) is not None:
+            some, last = pickle.loads(body)
+            worker.checks_reported += len(some)
+            checks.extend(some)
+            if last:
+                del checking[fd]
                 reported(worker, share)
-            else:  # it died: check its members here
+                break
+        else:
+            if not piece:  # it died: check the rest of its share here
+                del checking[fd]
                 _retire(worker)
-                checks.extend(check_one(job) for job in share)
+                checks.extend(check_one(job) for job in share[worker.checks_reported:])
     return checks
 
 
