@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 from tests.helpers.cli import rompy_cmd, run_rompy
@@ -39,3 +40,19 @@ class Sweep:
 
     def by_member(self) -> dict[int, dict]:
         return {m["member"]: m for m in self.summary()["members"]}
+
+
+def run_spans(lines: list[dict], margin: float = 0.0) -> list[tuple[float, float]]:
+    """(start, end) of each member's run from its results line, shrunk by `margin` seconds at either end."""
+    return [(datetime.fromisoformat(line["started_at"]).timestamp() + margin,
+             datetime.fromisoformat(line["finished_at"]).timestamp() - margin) for line in lines]
+
+
+def most_at_once(spans: list[tuple[float, float]]) -> int:
+    """The most spans that overlap at any moment."""
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    best = now = 0
+    for _, step in events:
+        now += step
+        best = max(best, now)
+    return best

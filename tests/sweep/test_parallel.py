@@ -8,27 +8,13 @@ import signal
 import subprocess
 import sys
 import textwrap
-from datetime import datetime
 
 from rompy.backends import DockerConfig, LocalConfig, SlurmConfig
 from rompy.sweep.executors.parallel import member_weight
 from rompy.sweep.plan import MemberJob
 from tests.helpers.cli import kill_on_exit
 from tests.helpers.processes import children, is_running, processes_with_marker, wait_for
-
-
-def _intervals(lines):
-    return [(datetime.fromisoformat(l["started_at"]).timestamp(), datetime.fromisoformat(l["finished_at"]).timestamp())
-            for l in lines]
-
-
-def _max_overlap(intervals):
-    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
-    best = now = 0
-    for _, step in events:
-        now += step
-        best = max(best, now)
-    return best
+from tests.helpers.sweeps import most_at_once, run_spans
 
 
 def test_members_run_side_by_side_within_the_core_budget(sweep):
@@ -38,8 +24,8 @@ def test_members_run_side_by_side_within_the_core_budget(sweep):
     lines = sweep.lines()
     assert len(lines) == 4 and all(l["status"] == "succeeded" for l in lines)
     assert all(l["launcher"] == "parallel" for l in lines)
-    assert _max_overlap(_intervals(lines)) == 2
-    starts, ends = zip(*_intervals(lines))
+    assert most_at_once(run_spans(lines)) == 2
+    starts, ends = zip(*run_spans(lines))
     assert max(ends) - min(starts) < 6.0  # two waves of 1.5 s, not four (slack for a loaded machine)
 
 
@@ -47,7 +33,7 @@ def test_member_cpu_is_its_weight(sweep):
     proc = sweep.run("hydra/launcher=parallel", "hydra.launcher.cores=2", "backend.cpu=2",
                      "backend.command='sleep 0.5'", "+backend.env_vars.M=range(0,3)")
     assert proc.returncode == 0, proc.stderr
-    assert _max_overlap(_intervals(sweep.lines())) == 1
+    assert most_at_once(run_spans(sweep.lines())) == 1
 
 
 def test_heavier_than_budget_runs_alone_and_failures_do_not_stop_others(sweep):

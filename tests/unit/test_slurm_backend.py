@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-from datetime import datetime
 from pathlib import Path
 
 from tests.helpers.cli import read_record, rompy_cmd, rompy_running, run_rompy
 from tests.helpers.processes import wait_for
+from tests.helpers.sweeps import most_at_once, run_spans
 
 SLURM = ["backend=slurm"]
 FAST_SWEEP = ["hydra/launcher=slurm", "hydra.launcher.poll_s=0.2", "hydra.launcher.status_interval_s=0.5"]
@@ -210,12 +210,9 @@ def test_a_task_with_more_cores_runs_its_members_side_by_side(workdir, fake_slur
     members = json.loads((workdir / "sweep" / "summary.json").read_text())["members"]
     # Each member's run, less a tenth of a second at either end: one member's end and the next
     # one's start a few ms apart do not count as running together.
-    spans = [(datetime.fromisoformat(m["started_at"]).timestamp() + 0.1,
-              datetime.fromisoformat(m["finished_at"]).timestamp() - 0.1) for m in members]
-    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
-    running = [sum(step for _, step in events[:i + 1]) for i in range(len(events))]
+    spans = run_spans(members, margin=0.1)
     # Side by side, never more than the task's two cores (how the pairs line up is the machine's).
-    assert max(running) == 2, f"two at a time: the task's two cores; member runs {spans}"
+    assert most_at_once(spans) == 2, f"two at a time: the task's two cores; member runs {spans}"
     (task,) = fake_slurm.tasks()
     assert task["state"] == "COMPLETED"
 
