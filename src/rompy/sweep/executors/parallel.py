@@ -454,9 +454,6 @@ def _check_side_by_side(jobs, ctx, check_one, children: int) -> Iterator:
     checking: dict[int, tuple[_Worker, list]] = {}
     sweep_pid = os.getpid()
 
-    def ended(worker, share) -> None:  # it has reported its whole share
-        _retire(worker)
-
     try:
         for share in shares:
             from_read, from_write = os.pipe()
@@ -473,9 +470,9 @@ def _check_side_by_side(jobs, ctx, check_one, children: int) -> Iterator:
         for done, job in enumerate(own, 1):
             yield check_one(job)
             if done % CHECKS_PER_FRAME == 0:  # a child whose report nobody reads stops checking
-                yield from _read_checks(checking, check_one, ended, wait=False)
+                yield from _read_checks(checking, check_one, _retire_checker, wait=False)
         while checking:
-            yield from _read_checks(checking, check_one, ended)
+            yield from _read_checks(checking, check_one, _retire_checker)
     except BaseException:  # interrupted, or the caller stopped reading
         _stop_checking(checking)
         raise
@@ -491,20 +488,23 @@ def _read_checks(checking: dict[int, tuple[_Worker, list]], check_one, reported,
         worker, share = checking[fd]
         piece = os.read(fd, 1 << 20)
         worker.data.extend(piece)
-        while (body := worker.message()) is not None:
+        while fd in checking and (body := worker.message()) is not None:
             some, last = pickle.loads(body)
             worker.checks_reported += len(some)
             checks.extend(some)
             if last:
                 del checking[fd]
                 reported(worker, share)
-                break
-        else:
-            if not piece:  # it died: check the rest of its share here
-                del checking[fd]
-                _retire(worker)
-                checks.extend(check_one(job) for job in share[worker.checks_reported:])
+        if not piece and fd in checking:  # it died: check the rest of its share here
+            del checking[fd]
+            _retire(worker)
+            checks.extend(check_one(job) for job in share[worker.checks_reported:])
     return checks
+
+
+def _retire_checker(worker: _Worker, share: list) -> None:
+    """A checking child that has reported its whole share ends."""
+    _retire(worker)
 
 
 def _stop_checking(checking: dict[int, tuple[_Worker, list]]) -> None:

@@ -7,6 +7,8 @@ further core, which check and end.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from pydantic import BaseModel, ConfigDict
 
 from rompy.sweep.member import run_member
@@ -21,7 +23,7 @@ class SequentialSettings(BaseModel):
 class InProcessExecutor:
     name = "sequential"
 
-    def check_all(self, jobs, ctx, check_one) -> list | None:
+    def check_all(self, jobs, ctx, check_one) -> Iterator | None:
         """A large sweep's whole-sweep check, split between this process and a forked child per further core."""
         from rompy.sweep.executors.parallel import check_in_children
 
