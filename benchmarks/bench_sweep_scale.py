@@ -115,6 +115,30 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
+def report_pair(pair: dict, args) -> None:
+    seq, par = pair["sequential"], pair["parallel"]
+    print(f"\n1. {args.members} members of 'true', {args.repeat} interleaved rounds")
+    print(f"   sequential: {seq['wall_s']:7.2f} s wall, {seq['cpu_s']:6.2f} s CPU "
+          f"({seq['wall_s'] / args.members * 1000:.1f} ms/member)")
+    print(f"   parallel  : {par['wall_s']:7.2f} s wall, {par['cpu_s']:6.2f} s CPU")
+    print(f"   parallel / sequential, best of each: {pair['ratio']:.2f}   "
+          f"target <= 0.6: {verdict(pair['ratio'] <= 0.6)}")
+    rounds = ", ".join(f"{r:.2f}" for r in pair["ratios"])
+    print(f"   parallel / sequential, median of the rounds: {pair['paired_median']:.2f} ({rounds})   "
+          f"target <= 0.6: {verdict(pair['paired_median'] <= 0.6)}")
+
+
+def report_flat(flat: dict, args) -> None:
+    print(f"\n2. sequential sweeps of {args.small} and {args.large} members of 'true'")
+    for count, run in ((args.small, flat["small_run"]), (args.large, flat["large_run"])):
+        print(f"   {count:>6} members: {run['wall_s']:8.2f} s wall, {run['cpu_s']:7.2f} s CPU, "
+              f"peak RSS {run['rss_mb']:.1f} MB")
+    print(f"   peak RSS ratio: {flat['rss_ratio']:.3f}   target <= 1.2: {verdict(flat['rss_ratio'] <= 1.2)}")
+    print(f"   per-member overhead: {flat['per_member_s'] * 1000:.2f} ms wall, "
+          f"{flat['cpu_per_member_s'] * 1000:.2f} ms CPU   target <= 10 ms: {verdict(flat['per_member_s'] <= 0.010)}")
+    print(f"   gap between members, last tenth / first tenth: {flat['append_drift']:.2f}   (O(1) appends: about 1)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=1000)
@@ -134,31 +158,9 @@ def main() -> None:
         print(f"sweeps write under {tmp}")
         work = Path(tmp)
         if not args.skip_pair:
-            pair = parallel_vs_sequential(work, args.members, args.repeat)
-            seq, par = pair["sequential"], pair["parallel"]
-            print(f"\n1. {args.members} members of 'true', {args.repeat} interleaved rounds")
-            print(f"   sequential: {seq['wall_s']:7.2f} s wall, {seq['cpu_s']:6.2f} s CPU "
-                  f"({seq['wall_s'] / args.members * 1000:.1f} ms/member)")
-            print(f"   parallel  : {par['wall_s']:7.2f} s wall, {par['cpu_s']:6.2f} s CPU")
-            print(f"   parallel / sequential, best of each: {pair['ratio']:.2f}   "
-                  f"target <= 0.6: {verdict(pair['ratio'] <= 0.6)}")
-            rounds = ", ".join(f"{r:.2f}" for r in pair["ratios"])
-            print(f"   parallel / sequential, median of the rounds: {pair['paired_median']:.2f} ({rounds})   "
-                  f"target <= 0.6: {verdict(pair['paired_median'] <= 0.6)}")
+            report_pair(parallel_vs_sequential(work, args.members, args.repeat), args)
         if not args.skip_flat:
-            flat = flat_sequential(work, args.small, args.large)
-            s, lg = flat["small_run"], flat["large_run"]
-            print(f"\n2. sequential sweeps of {args.small} and {args.large} members of 'true'")
-            print(f"   {args.small:>6} members: {s['wall_s']:8.2f} s wall, {s['cpu_s']:7.2f} s CPU, "
-                  f"peak RSS {s['rss_mb']:.1f} MB")
-            print(f"   {args.large:>6} members: {lg['wall_s']:8.2f} s wall, {lg['cpu_s']:7.2f} s CPU, "
-                  f"peak RSS {lg['rss_mb']:.1f} MB")
-            print(f"   peak RSS ratio: {flat['rss_ratio']:.3f}   target <= 1.2: {verdict(flat['rss_ratio'] <= 1.2)}")
-            print(f"   per-member overhead: {flat['per_member_s'] * 1000:.2f} ms wall, "
-                  f"{flat['cpu_per_member_s'] * 1000:.2f} ms CPU   target <= 10 ms: "
-                  f"{verdict(flat['per_member_s'] <= 0.010)}")
-            print(f"   gap between members, last tenth / first tenth: {flat['append_drift']:.2f}   "
-                  f"(O(1) appends: about 1)")
+            report_flat(flat_sequential(work, args.small, args.large), args)
     print(f"\n   load average after: {os.getloadavg()[0]:.2f}")
     print(f"   machine speed: a pure-Python reference loop took {reference_before:.0f} ms before the sweeps, "
           f"{reference_loop_ms():.0f} ms after")
