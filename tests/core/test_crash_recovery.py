@@ -15,8 +15,9 @@ def test_next_start_kills_leftovers_and_marks_the_record(workdir, tmp_path_facto
     state = tmp_path_factory.mktemp("state")
     env = {**os.environ, "ROMPY_STATE_DIR": str(state)}
     marker = f"rompy-sigkill-{os.getpid()}"
-    proc = start_local_run(workdir, "killed", model_with_daemon(marker), env=env, stderr=subprocess.DEVNULL)
-    wait_for_model_and_daemon(marker, proc)
+    notes = workdir / "daemon.notes"
+    proc = start_local_run(workdir, "killed", model_with_daemon(marker, notes), env=env, stderr=subprocess.DEVNULL)
+    wait_for_model_and_daemon(marker, proc, notes)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     time.sleep(0.3)

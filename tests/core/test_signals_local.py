@@ -16,8 +16,9 @@ from tests.helpers.processes import (model_with_daemon, processes_with_marker, s
 @pytest.mark.parametrize("signum,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_the_model_and_records_interrupted(workdir, signum, code, figures):
     marker = f"rompy-signal-{signum}-{os.getpid()}"
-    proc = start_local_run(workdir, "sig", model_with_daemon(marker))
-    wait_for_model_and_daemon(marker, proc)
+    notes = workdir / "daemon.notes"
+    proc = start_local_run(workdir, "sig", model_with_daemon(marker, notes))
+    wait_for_model_and_daemon(marker, proc, notes)
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == code, err

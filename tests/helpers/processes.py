@@ -65,15 +65,19 @@ def wait_for(predicate, timeout: float, step: float = 0.1):
         time.sleep(step)
 
 
-def model_with_daemon(marker: str) -> str:
-    """A bash model that leaves a setsid daemon `MARKER-daemon`, prints `started` and sleeps as `MARKER`."""
-    return (f"#!/bin/bash\n(setsid bash -c 'exec -a {marker}-daemon sleep 300' &)\n"
-            f"echo started\nexec -a {marker} sleep 300\n")
+def model_with_daemon(marker: str, notes: Path) -> str:
+    """A bash model that leaves a setsid daemon `MARKER-daemon`, prints `started` and sleeps as `MARKER`.
+
+    The daemon writes its pid to `notes` as it starts, and errors of starting it (a failed fork) go
+    there too: when it is missing, `wait_for_model_and_daemon` tells "never started" from "killed".
+    """
+    return (f"#!/bin/bash\n(setsid bash -c 'echo \"daemon $$ started\" >> {notes}; exec -a {marker}-daemon sleep 300' &)"
+            f" 2>> {notes}\necho started\nexec -a {marker} sleep 300\n")
 
 
-def wait_for_model_and_daemon(marker: str, rompy: subprocess.Popen, timeout: float = 30) -> None:
-    """Until both processes of `model_with_daemon(marker)` run; if they do not, say which is missing
-    and whether rompy still runs (its model may already have ended)."""
+def wait_for_model_and_daemon(marker: str, rompy: subprocess.Popen, notes: Path, timeout: float = 30) -> None:
+    """Until both processes of `model_with_daemon(marker, notes)` run; if they do not, say which is
+    missing, what the daemon noted and whether rompy still runs (its model may already have ended)."""
     wait_for(lambda: len(processes_with_marker(marker)) >= 2, timeout)
     found = {}
     for pid in processes_with_marker(marker):
@@ -81,8 +85,9 @@ def wait_for_model_and_daemon(marker: str, rompy: subprocess.Popen, timeout: flo
             found[pid] = open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             found[pid] = "(gone)"
-    assert len(found) == 2, (f"after {timeout:g} s: {found or 'no process'} carry {marker}; "
-                             f"rompy {'still runs' if rompy.poll() is None else f'exited {rompy.returncode}'}")
+    noted = notes.read_text().strip() if notes.exists() else "nothing"
+    assert len(found) == 2, (f"after {timeout:g} s: {found or 'no process'} carry {marker}; the daemon noted "
+                             f"{noted!r}; rompy {'still runs' if rompy.poll() is None else f'exited {rompy.returncode}'}")
 
 
 def start_local_run(workdir: Path, run_id: str, script: str, script_name: str = "model.sh",
