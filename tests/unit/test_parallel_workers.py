@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 
 from rompy.errors import Interrupted
-from rompy.sweep.executors import parallel
+from rompy.sweep.executors import forked, parallel
 from rompy.sweep.plan import MemberJob
 from rompy.sweep.records import MemberResult
 from tests.helpers.processes import stat_fields
@@ -103,7 +103,7 @@ def test_a_killed_worker_fails_its_member_and_the_others_run_once(monkeypatch, t
 
 
 def test_a_worker_stopped_before_starting_its_member_gives_it_back(monkeypatch, tmp_path):
-    read_number = parallel._read_number
+    read_number = forked.read_number
     once = tmp_path / "stopped"
 
     def stopped_on_member_3(fd):
@@ -113,7 +113,7 @@ def test_a_worker_stopped_before_starting_its_member_gives_it_back(monkeypatch, 
             raise Interrupted(signal.SIGTERM)  # as a signal landing just after the read
         return number
 
-    monkeypatch.setattr(parallel, "_read_number", stopped_on_member_3)
+    monkeypatch.setattr(forked, "read_number", stopped_on_member_3)
     sweep = StandInSweep()
     run_members(monkeypatch, tmp_path, sweep, 6, short_member)
 
@@ -234,7 +234,7 @@ def checked_then_run(tmp_path, count, stop_after_check=False):
 
 
 def test_a_large_sweep_composes_each_member_once_in_the_worker_that_checked_it(tmp_path):
-    count = 2 * parallel.CHECK_SIDE_BY_SIDE_FROM
+    count = 2 * forked.CHECK_SIDE_BY_SIDE_FROM
     sweep, pids = checked_then_run(tmp_path, count)
 
     assert len(pids) == 2, "one checking worker per core"
@@ -264,7 +264,7 @@ def test_a_large_sweep_composes_each_member_once_in_the_worker_that_checked_it(t
 
 def test_workers_forked_for_the_check_end_when_the_sweep_runs_nothing(tmp_path):
     """A sweep with a bad member, or a dry run, ends after the check: its workers end with it."""
-    sweep, pids = checked_then_run(tmp_path, parallel.CHECK_SIDE_BY_SIDE_FROM, stop_after_check=True)
+    sweep, pids = checked_then_run(tmp_path, forked.CHECK_SIDE_BY_SIDE_FROM, stop_after_check=True)
 
     assert len(pids) == 2 and not any(is_alive(pid) for pid in pids)
     assert not sweep.results and not list(tmp_path.glob("m[0-9]*")), "no member ran"
@@ -333,9 +333,9 @@ def _checking_sweep(tmp_path):
 def test_a_large_sequential_sweep_is_checked_here_and_in_a_child_each_member_once(tmp_path, monkeypatch):
     from rompy.sweep.executors.sequential import InProcessExecutor
 
-    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    monkeypatch.setattr(forked, "usable_cores", lambda: 2)
     sweep, folder = _checking_sweep(tmp_path)
-    count = 2 * parallel.CHECK_SIDE_BY_SIDE_FROM
+    count = 2 * forked.CHECK_SIDE_BY_SIDE_FROM
 
     checks = list(InProcessExecutor().check_all(members(tmp_path, count), sweep, sweep.check))
 
@@ -345,7 +345,7 @@ def test_a_large_sequential_sweep_is_checked_here_and_in_a_child_each_member_onc
     pids = {pid for (pid,) in by_member.values()}
     assert os.getpid() in pids and len(pids) == 2, "this process and one child check side by side"
     assert not any(is_alive(pid) for pid in pids - {os.getpid()}), "the child ends once it has reported"
-    assert InProcessExecutor().check_all(members(tmp_path, parallel.CHECK_SIDE_BY_SIDE_FROM - 1), sweep,
+    assert InProcessExecutor().check_all(members(tmp_path, forked.CHECK_SIDE_BY_SIDE_FROM - 1), sweep,
                                          sweep.check) is None, "a small sweep is checked here alone"
 
 
@@ -353,14 +353,14 @@ def test_a_checking_child_that_dies_has_the_rest_of_its_share_checked_here(tmp_p
     """The child reports as it goes: what it reported before it died is not checked again."""
     from rompy.sweep.executors.sequential import InProcessExecutor
 
-    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    monkeypatch.setattr(forked, "usable_cores", lambda: 2)
     sweep, folder = _checking_sweep(tmp_path)
     here, in_child = os.getpid(), []
 
     def check(job):
         if os.getpid() != here:
             in_child.append(job.number)
-            if len(in_child) > parallel.CHECKS_PER_FRAME + 10:
+            if len(in_child) > forked.CHECKS_PER_FRAME + 10:
                 os._exit(9)  # as the kernel's OOM killer would end it
         return sweep.check(job)
 
@@ -370,7 +370,7 @@ def test_a_checking_child_that_dies_has_the_rest_of_its_share_checked_here(tmp_p
     by_member = _marks(folder)
     child = {pid for pids in by_member.values() for pid in pids} - {here}
     reported_by_child = [n for n, pids in by_member.items() if pids == list(child)]
-    assert len(child) == 1 and len(reported_by_child) == parallel.CHECKS_PER_FRAME
+    assert len(child) == 1 and len(reported_by_child) == forked.CHECKS_PER_FRAME
     assert all(here in pids for n, pids in by_member.items() if n not in reported_by_child)
 
 
@@ -379,15 +379,15 @@ def test_a_signal_during_a_shared_check_leaves_no_child(tmp_path, monkeypatch):
 
     from rompy.sweep.executors.sequential import InProcessExecutor
 
-    monkeypatch.setattr(parallel, "usable_cores", lambda: 2)
+    monkeypatch.setattr(forked, "usable_cores", lambda: 2)
     sweep, _ = _checking_sweep(tmp_path)
-    forked = []
-    fork = parallel._fork
-    monkeypatch.setattr(parallel, "_fork", lambda body: forked.append(fork(body)) or forked[-1])
+    children = []
+    fork = forked.fork
+    monkeypatch.setattr(forked, "fork", lambda body: children.append(fork(body)) or children[-1])
 
     def slow_check(job):
         time.sleep(0.05)
         return sweep.check(job)
 
     interrupted_a_second_in(lambda: list(InProcessExecutor().check_all(members(tmp_path, 200), sweep, slow_check)))
-    assert len(forked) == 1 and not is_alive(forked[0])
+    assert len(children) == 1 and not is_alive(children[0])

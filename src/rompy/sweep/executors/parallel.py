@@ -17,70 +17,47 @@ stop their members as on Ctrl-C, noting in the record that the sweep died; an id
 just ends. A SIGKILLed worker is cleaned up by the sweep at once (its runs are registered
 under the worker's pid), or by the next rompy start if the sweep died too; its member is
 recorded as failed and a new worker takes the next member. A worker whose member was
-interrupted is not used again: it has spent its one signal. docs/architecture.md has the picture.
+interrupted is not used again: it has spent its one signal. Forking, the frames on the pipes
+and the shared check are rompy.sweep.executors.forked's. docs/architecture.md has the picture.
 """
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import json
 import logging
 import os
-import pickle
 import select
 import signal
 import socket
-import struct
-import sys
-import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Iterator, Optional
+from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from rompy.errors import EXIT_RUN_FAILED, Interrupted
 from rompy.runtime import signals
+from rompy.sweep.executors import forked
 from rompy.sweep.member import flush_std_streams, run_member, settle_record
 from rompy.sweep.records import MemberResult
 
 log = logging.getLogger("rompy.sweep")
 
-_FRAME = struct.Struct("!I")  # every message: its length, then its bytes
-#: Below this many members the whole-sweep check runs in the sweep process (forking costs more).
-CHECK_SIDE_BY_SIDE_FROM = 64
 #: Checked members a worker keeps composed for their run (about 30 kB each); beyond, it composes them again.
 KEPT_PER_WORKER = 1000
-#: Checks a checking child reports at once: its report streams, so neither process holds a whole share's.
-CHECKS_PER_FRAME = 256
 #: A worker that ran ahead of the others may start one of its own members this many places per worker early.
 WINDOW_PER_WORKER = 4
 
 
 @dataclass
-class _Worker:
-    pid: int
-    to_worker: int            # the sweep writes member numbers here
-    from_worker: int          # the worker writes results here
+class _Worker(forked.Worker):
+    """A worker that runs members, and what it runs."""
+
     job: object = None        # the member it runs, None while idle
     weight: float = 0.0
     started_at: str | None = None
-    data: bytearray = field(default_factory=bytearray)
     signalled: set = field(default_factory=set)
     holds: set = field(default_factory=set)  # members it composed in the check and keeps for their run
-    checks_reported: int = 0  # of its share, in order
-
-    def message(self) -> bytes | None:
-        """One whole message from what has been read, or None if it is not all here yet."""
-        if len(self.data) < _FRAME.size:
-            return None
-        (size,) = _FRAME.unpack_from(self.data)
-        if len(self.data) < _FRAME.size + size:
-            return None
-        body = bytes(self.data[_FRAME.size:_FRAME.size + size])
-        del self.data[:_FRAME.size + size]
-        return body
 
 
 class ParallelSettings(BaseModel):
@@ -103,7 +80,7 @@ class ForkExecutor:
         self._checked: list[_Worker] = []  # forked for the check, waiting for members
 
     def _budget(self) -> float:
-        return float(self.cores or usable_cores())
+        return float(self.cores or forked.usable_cores())
 
     # -- the whole-sweep check -------------------------------------------------------
     def check_all(self, jobs, ctx, check_one) -> list | None:
@@ -113,8 +90,8 @@ class ForkExecutor:
         is then given from its share are composed once. The workers wait, checked, until
         the sweep hands them members (execute) or lets them go (release).
         """
-        children = min(int(self._budget() + 0.999), len(jobs) // (CHECK_SIDE_BY_SIDE_FROM // 2))
-        if len(jobs) < CHECK_SIDE_BY_SIDE_FROM or children < 2:
+        children = min(int(self._budget() + 0.999), len(jobs) // (forked.CHECK_SIDE_BY_SIDE_FROM // 2))
+        if len(jobs) < forked.CHECK_SIDE_BY_SIDE_FROM or children < 2:
             return None
         first = check_one(jobs[0])  # composes the template and imports the run path once, for every worker
         _import_run_path()
@@ -132,9 +109,9 @@ class ForkExecutor:
                 checking[worker.from_worker] = (worker, share)
             checks = [first]
             while checking:
-                checks.extend(_read_checks(checking, check_one, reported))
+                checks.extend(forked.read_checks(checking, check_one, reported))
         except BaseException:
-            _stop_checking(checking)  # interrupted: leave no worker behind
+            forked.stop_checking(checking)  # interrupted: leave no worker behind
             self.release()
             raise
         return sorted(checks, key=lambda check: check.number)
@@ -142,7 +119,7 @@ class ForkExecutor:
     def release(self) -> None:
         """End the workers the check forked that no member was given to."""
         while self._checked:
-            _retire(self._checked.pop())
+            forked.retire(self._checked.pop())
 
     # -- running -------------------------------------------------------------------------
     def execute(self, jobs, ctx) -> None:
@@ -177,7 +154,7 @@ class ForkExecutor:
                 at = _next_for(worker, queue, holders, window, weight, budget)
                 job = queue[at]
                 if not _send(worker, job.number):  # it died while idle
-                    _retire(worker)
+                    forked.retire(worker)
                     continue
                 del queue[at]
                 worker.job, worker.weight, worker.started_at = job, weight, utcnow().isoformat()
@@ -195,7 +172,7 @@ class ForkExecutor:
                         if ctx.stopping:
                             self._stop_workers(busy, ctx)
                             while idle:
-                                _retire(idle.pop())
+                                forked.retire(idle.pop())
                         if not busy:
                             if not queue or ctx.stopping:
                                 return
@@ -221,10 +198,10 @@ class ForkExecutor:
                                 ctx.not_started(job)
                                 if not ctx.stopping:
                                     queue.appendleft(job)
-                                _retire(worker)
+                                forked.retire(worker)
                                 continue
                             if not chunk or result.status == "interrupted" or worker.signalled:
-                                _retire(worker)
+                                forked.retire(worker)
                             else:
                                 idle.append(worker)
                             ended.append((job, result))
@@ -238,10 +215,10 @@ class ForkExecutor:
                     self._forward(busy, exc.signum)
         finally:
             for worker in idle:  # told to end: they read the end of their pipe and exit
-                _retire(worker)
+                forked.retire(worker)
             for worker in busy.values():  # only on an unexpected error: leave nothing behind
-                _kill_and_wait(worker.pid)
-                _close(worker.to_worker, worker.from_worker)
+                forked.kill_and_wait(worker.pid)
+                forked.close(worker.to_worker, worker.from_worker)
 
     def _warm_up(self, ctx, job) -> None:
         """Compose and validate the first member in the sweep process before forking.
@@ -273,15 +250,15 @@ class ForkExecutor:
 
         def serve() -> None:
             for fd in (*inherited, to_write, from_read):
-                _close(fd)
+                forked.close(fd)
             if share is not None:
-                _check_in_worker(ctx, by_number, share, check_one, from_write, sweep_pid)
+                forked.check_share(ctx, by_number, share, check_one, from_write, sweep_pid, KEPT_PER_WORKER)
                 if not _receive_lock(to_read):  # released: the sweep runs nothing
                     return
             _serve(ctx, by_number, to_read, from_write, sweep_pid)
 
-        pid = _fork(serve)
-        _close(to_read, from_write)
+        pid = forked.fork(serve)
+        forked.close(to_read, from_write)
         return _Worker(pid=pid, to_worker=to_write, from_worker=from_read)
 
     @staticmethod
@@ -338,9 +315,9 @@ def _serve(ctx, by_number, commands: int, results: int, sweep_pid: int) -> None:
     # signal must not cut short the stop the first one started (rompy.runtime.signals).
     signals.interrupt_on_first_signal()
     try:
-        _die_with_parent(sweep_pid)
+        forked.die_with_parent(sweep_pid)
         while True:
-            number = _read_number(commands)
+            number = forked.read_number(commands)
             if number is None:  # the sweep closed our pipe (or died): nothing more to run
                 return
             if not _run_one(ctx, by_number[number], _Report(results, sweep_pid)):
@@ -368,7 +345,7 @@ class _Report:
             _note_sweep_died(result.run_dir, self.sweep_pid)
             return
         flush_std_streams()
-        _write_frame(self.fd, json.dumps(result.to_dict(), default=str).encode("utf-8"))
+        forked.write_frame(self.fd, json.dumps(result.to_dict(), default=str).encode("utf-8"))
 
     @property
     def go_on(self) -> bool:
@@ -396,124 +373,6 @@ def _run_one(ctx, job, report: _Report) -> bool:
 
 
 # -- processes and pipes ---------------------------------------------------------------
-def _fork(body) -> int:
-    """Fork a child that runs `body` in its own process group, then exits."""
-    flush_std_streams()
-    # Objects the child inherits stay shared with this process only while nothing writes
-    # to them; the garbage collector's passes would (copy-on-write of most pages).
-    gc.freeze()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.setpgid(0, 0)
-            body()
-            flush_std_streams()
-        finally:
-            os._exit(0)
-    return pid
-
-
-def _check_in_worker(ctx, by_number, share, check_one, results: int, sweep_pid: int, keep: bool = True,
-                     per_frame: int | None = None) -> None:
-    """A worker's first task: check its share of the members, keep them composed (`keep`), report
-    the checks (`per_frame` at a time, else all at once), the last report saying it is the last."""
-    _set_parent_death_signal(signal.SIGKILL)  # it starts nothing yet that needs a clean stop
-    if os.getppid() != sweep_pid:
-        os._exit(0)
-    ctx.keep_at_most = KEPT_PER_WORKER if keep else 0
-    checks = []
-    for job in share:
-        check = check_one(job)
-        by_number[job.number].run_dir = check.run_dir
-        checks.append(check)
-        if len(checks) == per_frame:
-            _write_frame(results, pickle.dumps((checks, False)))
-            checks = []
-    _write_frame(results, pickle.dumps((checks, True)))
-
-
-def check_in_children(jobs, ctx, check_one) -> Iterator | None:
-    """check_one over every member, this process and one forked child per further core each
-    taking every n-th member; the checks come as they are made, in no set order. None: too
-    few members to be worth a fork.
-
-    For a launcher that runs its members elsewhere or one by one: the children only check
-    and end. A child that dies has the rest of its share checked here.
-    """
-    children = min(usable_cores(), len(jobs) // (CHECK_SIDE_BY_SIDE_FROM // 2)) - 1
-    if len(jobs) < CHECK_SIDE_BY_SIDE_FROM or children < 1:
-        return None
-    return _check_side_by_side(jobs, ctx, check_one, children)
-
-
-def _check_side_by_side(jobs, ctx, check_one, children: int) -> Iterator:
-    yield check_one(jobs[0])  # composes the template, which the children inherit
-    rest = jobs[1:]
-    own, *shares = (rest[k::children + 1] for k in range(children + 1))
-    by_number = {job.number: job for job in jobs}
-    checking: dict[int, tuple[_Worker, list]] = {}
-    sweep_pid = os.getpid()
-
-    try:
-        for share in shares:
-            from_read, from_write = os.pipe()
-            inherited = [worker.from_worker for worker, _ in checking.values()]
-
-            def check(share=share, from_read=from_read, from_write=from_write, inherited=inherited) -> None:
-                _close(from_read, *inherited)
-                _check_in_worker(ctx, by_number, share, check_one, from_write, sweep_pid, keep=False,
-                                 per_frame=CHECKS_PER_FRAME)
-
-            pid = _fork(check)
-            _close(from_write)
-            checking[from_read] = (_Worker(pid=pid, to_worker=-1, from_worker=from_read), share)
-        for done, job in enumerate(own, 1):
-            yield check_one(job)
-            if done % CHECKS_PER_FRAME == 0:  # a child whose report nobody reads stops checking
-                yield from _read_checks(checking, check_one, _retire_checker, wait=False)
-        while checking:
-            yield from _read_checks(checking, check_one, _retire_checker)
-    except BaseException:  # interrupted, or the caller stopped reading
-        _stop_checking(checking)
-        raise
-
-
-def _read_checks(checking: dict[int, tuple[_Worker, list]], check_one, reported, wait: bool = True) -> list:
-    """The checks that the checking workers have reported since the last call (waiting for
-    some if `wait`). A worker leaves `checking` once its whole share is reported (then
-    `reported(worker, share)`), or when it died: the rest of its share is checked here."""
-    checks = []
-    ready, _, _ = select.select(list(checking), [], [], None if wait else 0)
-    for fd in ready:
-        worker, share = checking[fd]
-        piece = os.read(fd, 1 << 20)
-        worker.data.extend(piece)
-        while fd in checking and (body := worker.message()) is not None:
-            some, last = pickle.loads(body)
-            worker.checks_reported += len(some)
-            checks.extend(some)
-            if last:
-                del checking[fd]
-                reported(worker, share)
-        if not piece and fd in checking:  # it died: check the rest of its share here
-            del checking[fd]
-            _retire(worker)
-            checks.extend(check_one(job) for job in share[worker.checks_reported:])
-    return checks
-
-
-def _retire_checker(worker: _Worker, share: list) -> None:
-    """A checking child that has reported its whole share ends."""
-    _retire(worker)
-
-
-def _stop_checking(checking: dict[int, tuple[_Worker, list]]) -> None:
-    for worker, _ in checking.values():
-        _kill_and_wait(worker.pid)
-        _close(worker.to_worker, worker.from_worker)
-    checking.clear()
-
-
 def _hand_lock(worker: _Worker, lock: int | None) -> bool:
     """Give a worker forked before the sweep claimed its folder a descriptor of the folder's lock,
     as later workers inherit it (rompy.sweep.lock.claim_sweep_dir); False: the worker is gone."""
@@ -525,7 +384,7 @@ def _hand_lock(worker: _Worker, lock: int | None) -> bool:
                 socket.send_fds(channel, [b"L"], [lock])
         return True
     except OSError:
-        _retire(worker)
+        forked.retire(worker)
         return False
 
 
@@ -557,103 +416,15 @@ def _import_run_path() -> None:
     import rompy.runtime.processes  # noqa: F401
 
 
-def _write_frame(fd: int, body: bytes) -> None:
-    view = memoryview(_FRAME.pack(len(body)) + body)
-    while view:
-        view = view[os.write(fd, view):]
-
-
-def _read_exactly(fd: int, size: int) -> bytes | None:
-    data = b""
-    while len(data) < size:
-        piece = os.read(fd, size - len(data))
-        if not piece:
-            return None
-        data += piece
-    return data
-
-
-def _read_number(fd: int) -> int | None:
-    data = _read_exactly(fd, _FRAME.size)
-    return None if data is None else _FRAME.unpack(data)[0]
-
-
 def _send(worker: _Worker, number: int) -> bool:
     try:
-        os.write(worker.to_worker, _FRAME.pack(number))
+        os.write(worker.to_worker, forked.FRAME.pack(number))
         return True
     except (BrokenPipeError, OSError):
         return False
 
 
-def _close(*fds: int) -> None:
-    for fd in fds:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-
-
-def _retire(worker: _Worker) -> None:
-    """End an idle worker: closing its pipe ends its loop; wait for it to exit."""
-    _close(worker.to_worker, worker.from_worker)
-    if worker.pid:
-        try:
-            os.waitpid(worker.pid, 0)
-        except ChildProcessError:
-            pass
-        worker.pid = 0
-
-
-def _kill_and_wait(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGTERM)
-        os.waitpid(pid, 0)
-    except (ProcessLookupError, ChildProcessError):
-        pass
-
-
 # -- faults ----------------------------------------------------------------------
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-_PARENT_POLL_S = 0.5
-
-
-def _set_parent_death_signal(signum: int) -> bool:
-    """Ask the kernel to send `signum` to this process when its parent dies (Linux only)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_PDEATHSIG, int(signum), 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-def _watch_parent(parent: int) -> None:
-    """Where prctl is missing (macOS): a thread that sends SIGTERM to us once `parent` is gone."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            threading.Event().wait(_PARENT_POLL_S)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="rompy-sweep-parent-watch", daemon=True).start()
-
-
-def _die_with_parent(parent: int) -> None:
-    """In a worker: a SIGKILLed sweep must not leave its members running unattended.
-
-    SIGTERM (not SIGKILL) so that the worker's ordinary interrupt path runs: the model
-    is stopped, the container removed, the record marked `interrupted`. The parent may
-    have died between fork() and prctl(); the kernel would then send nothing, hence the
-    getppid() check right after.
-    """
-    if not _set_parent_death_signal(signal.SIGTERM):
-        _watch_parent(parent)
-    if os.getppid() != parent:
-        raise Interrupted(signal.SIGTERM)
-
-
 def _note_sweep_died(run_dir: str | None, sweep_pid: int) -> None:
     """The member was stopped because its sweep process died: say so in its record."""
     if run_dir:
@@ -679,13 +450,6 @@ def _clean_up_after_dead_worker(pid: int, result: MemberResult) -> None:
 
 
 # -- what a member costs -----------------------------------------------------------------
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def member_weight(job, budget: float) -> float:
     """The cores a member holds on this machine while it runs, at most the whole budget."""
     local = job.resources.local_cpus if job.resources is not None else 1.0

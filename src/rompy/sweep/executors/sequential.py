@@ -25,7 +25,7 @@ class InProcessExecutor:
 
     def check_all(self, jobs, ctx, check_one) -> Iterator | None:
         """A large sweep's whole-sweep check, split between this process and a forked child per further core."""
-        from rompy.sweep.executors.parallel import check_in_children
+        from rompy.sweep.executors.forked import check_in_children
 
         return check_in_children(jobs, ctx, check_one)
 
