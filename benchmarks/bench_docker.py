@@ -16,6 +16,11 @@ noisy figures.
 
 With fewer than ~20 repetitions the ratio scatters by +-0.15 on a 2-core machine: A - B
 subtracts two Python start-ups of ~0.4 s each to isolate ~0.3 s.
+
+A sweep member pays no start-up, so it is measured apart, with the start-up taken out by
+difference rather than estimated: each round runs a sequential sweep of 2 members of `true`, one
+of 2 + M, and M `docker run --rm` (M = --sweep-members); (wall(2 + M) - wall(2)) / M is a member's
+cost, against the median CLI run of the same round. `--sweep-rounds 0` skips this part.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image", default="rompy-test-busybox:latest")
     parser.add_argument("-n", type=int, default=21, help="repetitions of each measurement")
+    parser.add_argument("--sweep-members", type=int, default=20, help="M: members that the longer sweep adds")
+    parser.add_argument("--sweep-rounds", type=int, default=5, help="rounds of the sweep-member measurement")
     args = parser.parse_args()
 
     rompy = [sys.executable, "-m", "rompy", "backend=docker", f"backend.image={args.image}",
@@ -71,11 +78,36 @@ def main() -> int:
     print(f"ratio (run - dry) / docker run = {overhead / c:.2f}  (target <= 1.0)")
     print(f"paired ratio, per repetition (run_i - dry_i) / docker_i: median {quartiles[1]:.2f}, "
           f"quartiles {quartiles[0]:.2f} / {quartiles[2]:.2f}")
+    if args.sweep_rounds > 0:
+        _sweep_members(rompy, docker_cli, args.sweep_members, args.sweep_rounds)
     try:
         print(f"load average during the run: {os.getloadavg()[0]:.1f} (on {os.cpu_count()} CPUs)")
     except OSError:
         pass
     return 0
+
+
+def _sweep_members(rompy: list[str], docker_cli: list[str], members: int, rounds: int) -> None:
+    """A sequential sweep's cost per Docker member against one `docker run --rm`, round by round."""
+    def sweep(count: int, work: str) -> float:
+        return _timed([*rompy[:3], "-m", *rompy[3:], f"output_dir={os.path.join(work, 'output')}",
+                       f"+backend.env_vars.BENCH_MEMBER=range(0,{count})"], work)
+
+    ratios, per_member, per_cli = [], [], []
+    with tempfile.TemporaryDirectory(prefix="rompy-bench-docker-sweep-") as work:
+        sweep(2, work)  # warm
+        for _ in range(rounds):
+            short, long = sweep(2, work), sweep(2 + members, work)
+            cli = statistics.median(_timed(docker_cli, work) for _ in range(members))
+            member = (long - short) / members
+            per_member.append(member)
+            per_cli.append(cli)
+            ratios.append(member / cli)
+    print(f"sweep member ({members} more members of a sequential sweep, {rounds} rounds): "
+          f"{', '.join(f'{x:.3f}' for x in per_member)} s")
+    print(f"docker run --rm, median of {members} per round: {', '.join(f'{x:.3f}' for x in per_cli)} s")
+    print(f"ratio sweep member / docker run, per round: {', '.join(f'{x:.2f}' for x in ratios)}; "
+          f"median {statistics.median(ratios):.2f}  (target <= 1.0)")
 
 
 if __name__ == "__main__":
