@@ -121,6 +121,53 @@ def test_a_large_sweep_is_checked_side_by_side_and_nothing_runs_if_a_member_is_b
     assert not sweep.dir.exists() and not sweep.output.exists()
 
 
+COUNTING_POSTPROCESSOR = textwrap.dedent("""\
+    import os
+
+    from pydantic import model_validator
+
+    from rompy.postprocess.base import PostprocessorConfig
+
+
+    class Counted(PostprocessorConfig):
+        \"\"\"Notes every validation of a member's config: its tag and the process that validated it.\"\"\"
+
+        type: str = "countpost:Counted"
+        tag: int = 0
+
+        @model_validator(mode="after")
+        def _note(self):
+            with open(os.environ["COUNT_FILE"], "a") as notes:
+                notes.write(f"{self.tag} {os.getpid()}\\n")
+            return self
+
+        def process(self, model_run, **kwargs):
+            return {"success": True}
+""")
+
+
+def test_a_large_parallel_sweep_validates_each_member_once_where_it_checked_it(sweep):
+    """The check's workers run what they checked with the config they validated, not a second validation."""
+    (sweep.root / "countpost.py").write_text(COUNTING_POSTPROCESSOR)
+    (sweep.root / "conf" / "postprocessor").mkdir(parents=True)
+    (sweep.root / "conf" / "postprocessor" / "counted.yaml").write_text('type: "countpost:Counted"\ntag: 0\n')
+    notes = sweep.root / "validated"
+    count = 80
+    proc = sweep.run("hydra/launcher=parallel", "hydra.launcher.cores=2", "backend.command='true'",
+                     "postprocessor=counted", f"postprocessor.tag=range(0,{count})", env={"COUNT_FILE": str(notes)})
+    assert proc.returncode == 0, proc.stderr
+    assert [line["status"] for line in sweep.lines()] == ["succeeded"] * count
+    validations: dict[int, list[int]] = {}
+    for line in notes.read_text().splitlines():
+        tag, pid = map(int, line.split())
+        validations.setdefault(tag, []).append(pid)
+    assert sorted(validations) == list(range(count))
+    # Member 0 is checked in the sweep's process, before the workers exist; a worker that runs
+    # ahead of the other (a busy machine) may take some of its members and validate them again.
+    again = [tag for tag, pids in validations.items() if len(pids) > 1]
+    assert len(again) <= count // 4, f"validated again to run: {again}"
+
+
 def test_a_member_weighs_the_cores_its_backend_holds_on_this_machine(monkeypatch):
     def member(backend):
         return MemberJob(0, [], "k", "r", resources=backend.resources())

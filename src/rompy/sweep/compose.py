@@ -42,6 +42,9 @@ class ComposedMember:
     num: int
     job_id: str
     reads_hydra: bool = True  # may its task config read the hydra node (`${hydra:...}`)?
+    #: (RunConfig, source) from the whole-sweep check, for a member kept to run where it was
+    #: checked: the run uses them rather than validating the same config again.
+    checked: Any = None
 
     def activate(self, for_check: bool = False):
         """Write this member's values into the shared hydra node and return it (rompy._hydra.hydra_job makes it current).

@@ -79,9 +79,11 @@ class SweepContext:
 
         return Sources.of(self.master.hydra, job.launch_overrides)
 
-    def keep(self, job: MemberJob, member) -> None:
-        """Keep a checked member for its run, so it is composed once (up to `keep_at_most`)."""
+    def keep(self, job: MemberJob, member, checked=None) -> None:
+        """Keep a checked member for its run, so it is composed and validated once (up to
+        `keep_at_most`); `checked` is what validating it gave."""
         if len(self.kept) < self.keep_at_most:
+            member.checked = checked
             self.kept[job.number] = member
 
     def composition_failure(self, job: MemberJob, exc: BaseException) -> MemberResult:
@@ -183,7 +185,7 @@ def check_member(ctx: SweepContext, job: MemberJob, resume: bool) -> MemberCheck
     try:
         member.activate(for_check=True)
         with hydra_job(member.hydra_cfg):
-            config, _ = validate(member.task_cfg, member.task_overrides)
+            config, source = validate(member.task_cfg, member.task_overrides)
     except RompyError as exc:
         check.problem = str(exc)
         return check
@@ -193,7 +195,7 @@ def check_member(ctx: SweepContext, job: MemberJob, resume: bool) -> MemberCheck
         check.problem = (f"run directory {check.run_dir} already exists; set sweep.resume=true to run only "
                          "what did not succeed there, or choose another hydra.sweep.dir or run_id")
     if check.problem is None:
-        ctx.keep(job, member)
+        ctx.keep(job, member, (config, source))
     return check
 
 
