@@ -89,8 +89,10 @@ def main() -> int:
 
 def _sweep_members(rompy: list[str], docker_cli: list[str], members: int, rounds: int) -> None:
     """A sequential sweep's cost per Docker member against one `docker run --rm`, round by round."""
+    python_m_rompy, overrides = rompy[:3], rompy[3:]
+
     def sweep(count: int, work: str) -> float:
-        return _timed([*rompy[:3], "-m", *rompy[3:], f"output_dir={os.path.join(work, 'output')}",
+        return _timed([*python_m_rompy, "-m", *overrides, f"output_dir={os.path.join(work, 'output')}",
                        f"+backend.env_vars.BENCH_MEMBER=range(0,{count})"], work)
 
     ratios, per_member, per_cli = [], [], []

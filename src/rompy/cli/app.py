@@ -11,7 +11,6 @@ import gc
 import os
 import sys
 import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from rompy.errors import (
@@ -58,27 +57,6 @@ def _sources(overrides: list[str]):
     from rompy.cli.diagnostics import Sources
 
     return Sources.of(HydraConfig.get(), overrides)
-
-
-#: (task config, (RunConfig, source)) of a sweep member that the whole-sweep check validated in
-#: the process now running it: its task takes them rather than validating the same config again.
-_checked_member: list[tuple] = []
-
-
-@contextmanager
-def checked_member(cfg, checked):
-    """Within: the task given `cfg` runs `checked`, the (RunConfig, source) its check validated."""
-    _checked_member[:] = [(cfg, checked)]
-    try:
-        yield
-    finally:
-        _checked_member.clear()
-
-
-def _validated(cfg) -> tuple[object, dict]:
-    if _checked_member and _checked_member[0][0] is cfg:
-        return _checked_member.pop()[1]
-    return validate(cfg)
 
 
 def validate(cfg, overrides: list[str] | None = None) -> tuple[object, dict]:
@@ -154,7 +132,8 @@ def _plain_setting(cfg, key: str):
 
 
 def _task(state: _State):
-    def task(cfg) -> None:
+    def task(cfg, checked: tuple | None = None) -> None:
+        """Run `cfg`; `checked`: the (RunConfig, source) the sweep's check already made of it."""
         from rompy.cli import console
         from rompy.run import run
         from rompy.runtime import collector
@@ -167,7 +146,7 @@ def _task(state: _State):
         result = {"exit_code": EXIT_OK, "message": "", "outcome": None}
         try:
             with interruptible():
-                config, source = _validated(cfg)
+                config, source = checked or validate(cfg)
                 collector.start_up_over()  # a run may build and drop cycles for hours
                 outcome = run(config, source)
             result.update(exit_code=outcome.exit_code, outcome=outcome)

@@ -43,10 +43,7 @@ def run_member(task_function, member, callbacks=None, run_dir: str | None = None
     `report` is called with the result before a signal that arrives once the member has
     ended takes effect: a member whose model ended is always reported.
     """
-    from contextlib import nullcontext
-
     from rompy._hydra import hydra_job
-    from rompy.cli.app import checked_member
     from rompy.core.time import utcnow
 
     started, t0 = utcnow(), time.monotonic()
@@ -59,9 +56,8 @@ def run_member(task_function, member, callbacks=None, run_dir: str | None = None
         with hydra_job(member.hydra_cfg):
             if callbacks is not None and getattr(callbacks, "callbacks", None):
                 callbacks.on_job_start(config=member.hydra_cfg, task_function=task_function)
-            checked = getattr(member, "checked", None)
-            with checked_member(cfg, checked) if checked else nullcontext():
-                ret = task_function(cfg)
+            checked = getattr(member, "checked", None)  # kept from the check: not validated again
+            ret = task_function(cfg, checked=checked) if checked else task_function(cfg)
     except (Interrupted, KeyboardInterrupt) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
         failure = MemberResult("interrupted", code, f"interrupted ({exc or 'SIGINT'})")
