@@ -150,7 +150,7 @@ class ModelRun(StrictModel):
     def run(self, backend=None, **kwargs) -> bool:
         """Run the model through `backend` (a backend config or name); True on success."""
         from rompy.backends.base import Job
-        from rompy.runtime import active_runs
+        from rompy.runtime import active_runs, teardown
 
         backend = _as_backend(backend, **kwargs)
         if self._preflighted is not backend:
@@ -181,8 +181,8 @@ class ModelRun(StrictModel):
         except Exception as exc:
             self._finish("failed", "run", message=f"{type(exc).__name__}: {exc}")
             raise
-        finally:
-            active_runs.unregister(entry)
+        finally:  # kept while the backend still cleans up: a later rompy finishes it if this one dies
+            teardown.after(lambda: active_runs.unregister(entry), name=f"unregister run {self.run_id}")
         record.backend = result.model_dump(mode="json")
         record.exit_code = result.exit_code
         if result.succeeded:

@@ -6,7 +6,8 @@ engine. A "container" is a process on this machine: its command runs with the
 container's environment, in the host folder bound to its working directory; its output
 comes back through attach as the engine's multiplexed frames. No images but the ones
 the test declares, no limits enforced (the integration tier checks those on a real
-engine), no network.
+engine), no network. Its event stream reports a container's `oom` and `die`, as the
+engine does, unless the test asks for an engine without events (`events=False`).
 
     engine = FakeEngine(tmp_path / "docker.sock", images={"busybox:latest"})
     engine.start(); ...; engine.stop()
@@ -64,12 +65,14 @@ class FakeEngine:
     """Containers as local processes behind the Docker engine API. Records every request it served."""
 
     def __init__(self, socket_path: Path, images: set[str] = frozenset(), ncpu: int = 2,
-                 mem_total: int = 8 << 30, fail_create: str | None = None, oom_exit: int | None = None):
+                 mem_total: int = 8 << 30, fail_create: str | None = None, oom_exit: int | None = None,
+                 events: bool = True):
         self.socket_path = Path(socket_path)
         self.images = {self._full(name) for name in images}
         self.ncpu, self.mem_total = ncpu, mem_total
         self.fail_create = fail_create  # an engine message to refuse every create with
         self.oom_exit = oom_exit        # a container exiting with this code reports OOMKilled
+        self.events = events            # False: GET /events is refused, as by a proxy that lacks it
         # Set: a removal is already under way when rompy asks (another client's, or one a signal
         # cut short); the engine answers 409 and the container goes this many seconds later.
         self.removal_in_progress_s: float | None = None
@@ -299,6 +302,38 @@ class _Handler(BaseHTTPRequestHandler):
         for thread in threads:
             thread.join()
 
+    def events(self, query, body):
+        """The `oom` and `die` events of the one container the filters name, then the stream ends."""
+        if not self.engine.events:
+            return self._json(404, {"message": "page not found: GET /events"})
+        filters = json.loads(query.get("filters") or "{}")
+        wanted = set(filters.get("event") or ("oom", "die"))
+        container = self.engine.find((filters.get("container") or [""])[0])
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        self.wfile.flush()
+        self.close_connection = True
+        while container is not None and not container.exited.wait(0.05):
+            if container.removed:
+                break
+        happened = []
+        if container is not None and container.exited.is_set():
+            if container.oom_killed:
+                happened.append({"Action": "oom", "Actor": {"ID": container.id, "Attributes": {}}})
+            happened.append({"Action": "die", "Actor": {"ID": container.id,
+                                                         "Attributes": {"exitCode": str(container.exit_code)}}})
+        try:
+            for event in happened:
+                if event["Action"] in wanted:
+                    data = json.dumps(event).encode() + b"\n"
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:  # the client closed the stream
+            pass
+
     def start(self, ref, query, body):
         container = self._container(ref)
         if container is None:
@@ -373,6 +408,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 ROUTES = {
     "GET": [(r"/_ping", _Handler.ping), (r"/version", _Handler.version), (r"/info", _Handler.info),
+            (r"/events", _Handler.events),
             (r"/images/(.+)/json", _Handler.image), (r"/networks/([^/]+)", _Handler.network),
             (r"/containers/json", _Handler.list_containers), (r"/containers/([^/]+)/json", _Handler.inspect_container)],
     "HEAD": [(r"/_ping", _Handler.ping)],

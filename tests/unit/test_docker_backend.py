@@ -88,6 +88,32 @@ def test_out_of_memory_is_reported_as_such(workdir, fake_docker):
     assert record["backend"]["details"]["oom_killed"] is True
 
 
+def test_the_exit_code_comes_from_the_die_event_and_from_wait_on_an_engine_without_events(workdir, fake_docker):
+    """The `die` event gives the exit code before the engine has released the container's
+    network; an engine (or proxy) without events is asked with `wait`, to the same result."""
+    for events, run_id in ((True, "evented"), (False, "waited")):
+        fake_docker.events = events
+        fake_docker.requests.clear()
+        proc = run_rompy(*BUSYBOX, f"run_id={run_id}", "backend.command='echo done'", cwd=workdir)
+        assert proc.returncode == 0, proc.stderr
+        record = read_record(workdir / "output" / run_id)
+        assert record["status"] == "succeeded" and record["exit_code"] == 0
+        assert record["backend"]["details"]["oom_killed"] is False
+        waited = [path for method, path in fake_docker.requests if path.endswith("/wait")]
+        assert bool(waited) is not events, fake_docker.requests
+        assert fake_docker.live() == [], "the container is removed before rompy ends"
+
+
+def test_an_oom_kill_reported_before_a_zero_exit_fails_the_run(workdir, fake_docker):
+    """A process of the container was OOM-killed and the main one still exited 0: the run failed."""
+    fake_docker.oom_exit = 0
+    proc = run_rompy(*BUSYBOX, "run_id=oomzero", "backend.memory=64m", "backend.command='true'", cwd=workdir)
+    assert proc.returncode == 1
+    record = read_record(workdir / "output" / "oomzero")
+    assert record["message"].startswith("out of memory: killed by the kernel OOM killer at the 64m")
+    assert record["backend"]["details"]["oom_killed"] is True
+
+
 def test_remove_container_false_keeps_the_container(workdir, fake_docker):
     proc = run_rompy(*BUSYBOX, "run_id=kept", "backend.command='true'", "backend.remove_container=false", cwd=workdir)
     assert proc.returncode == 0, proc.stderr
@@ -124,6 +150,22 @@ def test_the_next_start_removes_what_a_killed_rompy_left(workdir, fake_docker):
     record = read_record(workdir / "output" / "orphan")
     assert record["status"] == "interrupted" and "1 container(s) removed" in record["message"]
     assert time.monotonic() - t0 < 30
+
+
+def test_a_rompy_killed_while_it_removes_a_finished_container_leaves_it_to_the_next_start(workdir, fake_docker):
+    """The record says succeeded while the engine still removes the container: a SIGKILL then
+    leaves the container, and the run's active-run entry with it, so the next start removes
+    it and the run stays succeeded."""
+    fake_docker.removal_in_progress_s = 120  # the engine takes its time: rompy waits, and is killed
+    with rompy_running(*BUSYBOX, "run_id=finishing", "backend.command='echo started'", cwd=workdir) as proc:
+        record_path = workdir / "output" / "finishing" / "rompy-result.json"
+        assert wait_for(lambda: record_path.exists() and read_record(record_path.parent)["status"] == "succeeded", 30)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert len(fake_docker.live()) == 1, "the killed rompy was still removing its container"
+    assert run_rompy("dry_run=true", cwd=workdir).returncode == 0
+    assert wait_for(lambda: fake_docker.live() == [], 10), "the next start removes it"
+    assert read_record(workdir / "output" / "finishing")["status"] == "succeeded"
 
 
 def test_a_signal_while_the_output_pump_starts_stops_and_removes_the_container(workdir, fake_docker, monkeypatch):

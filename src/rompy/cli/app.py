@@ -177,7 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     # `python -m rompy` finds modules in the current folder (`type: "mypkg.post:MyPost"`); so does `rompy`.
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
-    code = _cli(sys.argv[1:] if argv is None else argv, process_ends=True)
+    from rompy.runtime import teardown
+
+    with teardown.overlapping():  # the process ends here: what is still cleaned up is waited for once
+        code = _cli(sys.argv[1:] if argv is None else argv, process_ends=True)
     # The process ends here. Interpreter shutdown would run full garbage collections over every
     # live object only to free memory the OS takes back anyway: collect the run's own garbage
     # cycles now (say, a postprocessor's unclosed file), as shutdown would, and freeze the rest.

@@ -2,8 +2,12 @@
 
 Attaching before `start` loses no output line; rompy enforces the deadline itself (the
 SDK's `wait(timeout=)` is only an HTTP timeout); whatever happens, `finally` removes
-the container (unless `remove_container: false`). Containers carry owner labels, so
-what a killed rompy left is found later (rompy.backends.docker.reaper).
+the container (unless `remove_container: false`). The exit code of a run that ended by
+itself comes from the engine's `die` event, which an engine may send before it has
+released the container's network; the removal, which waits for that release, then goes
+on beside rompy's own end of the run where the process's entry point allows it
+(rompy.runtime.teardown). Containers carry owner labels, so what a killed rompy left is
+found later (rompy.backends.docker.reaper).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from rompy.backends.base import BackendResult, Stopwatch
 from rompy.backends.docker.config import CONTAINER_RUN_DIR
 from rompy.backends.docker.rules import parse_memory
 from rompy.errors import Interrupted, RunFailed
+from rompy.runtime import teardown
 from rompy.runtime.output import LineCopier
 from rompy.runtime.ownership import LABEL_REMOVE, LABEL_RUN_ID, owner_labels
 
@@ -157,6 +162,45 @@ class _Pump(threading.Thread):
             self.done.set()
 
 
+class _DeathWatch(threading.Thread):
+    """The engine's events for one container: an `oom`, then the `die` that carries the exit code.
+
+    `died` is set when the `die` event came, or when the event stream ended without it
+    (then `exit_code` stays None and the engine is asked with `wait`).
+    """
+
+    def __init__(self, api, container_id: str):
+        super().__init__(daemon=True, name="rompy-docker-events")
+        self.exit_code: int | None = None
+        self.oom = False
+        self.died = threading.Event()
+        try:
+            self.events = api.events(filters={"container": container_id, "event": ["die", "oom"]}, decode=True)
+        except Exception as exc:  # noqa: BLE001 - an engine without events: `wait` answers instead
+            log.debug("no event stream: %s", exc)
+            self.events = ()
+
+    def run(self) -> None:
+        try:
+            for event in self.events:
+                if event.get("Action") == "oom":
+                    self.oom = True
+                elif event.get("Action") == "die":
+                    code = str(((event.get("Actor") or {}).get("Attributes") or {}).get("exitCode", ""))
+                    self.exit_code = int(code) if code.lstrip("-").isdigit() else None
+                    return
+        except Exception as exc:  # the stream was closed under us (cleanup): `wait` answers instead
+            log.debug("event stream ended: %s", exc)
+        finally:
+            self.died.set()
+
+    def close(self) -> None:
+        try:
+            self.events.close()
+        except Exception:  # noqa: BLE001 - never opened, or already closed by the engine
+            pass
+
+
 # -- cleanup ----------------------------------------------------------------------
 def _stop(api, ref: str, grace: float) -> None:
     """docker stop (SIGTERM, then SIGKILL after `grace`); a second signal skips to the kill."""
@@ -266,9 +310,11 @@ def run_container(config, job) -> BackendResult:
 
     name = container_name(job.run_id)
     created = False  # a create was at least attempted: there may be a container to clean up
+    ended = False  # the container's process ended and nothing of it runs any more
     container_id = None
     pump = None
     stream = None
+    watch = None
     try:
         try:
             image = _image_for(client, config, job, details, logs)
@@ -286,6 +332,9 @@ def run_container(config, job) -> BackendResult:
             return result("failed", None, f"the Docker engine refused to create the container: "
                                           f"{exc.explanation or exc}")
         details["container_id"] = container_id
+        details.update(_effective(api.inspect_container(container_id)))  # the limits the engine applied
+        watch = _DeathWatch(api, container_id)
+        watch.start()
         stream = api.attach(container_id, stdout=True, stderr=True, stream=True, logs=True, demux=True)
         pump = _Pump(stream, log_files)
         pump.start()
@@ -294,16 +343,20 @@ def run_container(config, job) -> BackendResult:
         except APIError as exc:
             return result("failed", None, f"the container could not start: {exc.explanation or exc}")
         log.info("container %s started (image %s)", name, image)
-        exit_code = _wait_for_exit(api, container_id, pump, t_end=time.monotonic() + config.timeout)
+        exit_code = _wait_for_exit(api, container_id, pump, watch, t_end=time.monotonic() + config.timeout)
         timed_out = exit_code is None
         if timed_out:
             log.warning("run %s reached its %d s timeout: stopping container %s",
                         job.run_id, config.timeout, name)
             _stop(api, container_id, GRACE_SECONDS)
-            exit_code = api.wait(container_id, timeout=GRACE_SECONDS + 60)["StatusCode"]
         pump.join(timeout=10)
-        state = api.inspect_container(container_id)
-        details.update(_effective(state))
+        if timed_out or exit_code != 0 or not config.remove_container:
+            # a failure, or a container kept for inspection: the engine's settled account, OOM included
+            exit_code = api.wait(container_id, timeout=GRACE_SECONDS + 60)["StatusCode"]
+            details.update(_effective(api.inspect_container(container_id)))
+        else:  # exit code 0, from the `die` event: any OOM kill the engine reported by then counts
+            details["oom_killed"] = watch.oom
+        ended = True
         if timed_out:
             return result("timed_out", exit_code, f"stopped after the {config.timeout} s timeout")
         if details["oom_killed"]:
@@ -321,7 +374,12 @@ def run_container(config, job) -> BackendResult:
         raise
     finally:
         if created and config.remove_container:
-            _remove(api, container_id or name)  # also ends the attach stream of a never-started one
+            if ended:  # the engine may still be releasing its network: rompy's records need none of that
+                teardown.clean_up(lambda: _remove(api, container_id), name=f"remove container {name}")
+            else:
+                _remove(api, container_id or name)  # also ends the attach stream of a never-started one
+        if watch is not None:
+            watch.close()
         _join(pump)
         if stream is not None:
             try:
@@ -339,17 +397,23 @@ def _join(pump: _Pump | None) -> None:
         pump.join(timeout=5)
 
 
-def _wait_for_exit(api, container_id: str, pump: _Pump, t_end: float) -> int | None:
+def _wait_for_exit(api, container_id: str, pump: _Pump, watch: _DeathWatch, t_end: float) -> int | None:
     """The exit code, or None if the container still runs at `t_end`.
 
-    The output stream closes when the container exits; waiting on the pump's event
-    (not on an HTTP call) keeps the main thread responsive to SIGINT/SIGTERM.
+    The output stream closes when the container exits, and its `die` event follows at
+    once; waiting on the threads' events (not on an HTTP call) keeps the main thread
+    responsive to SIGINT/SIGTERM. Without the event (the event stream broke) the
+    engine's `wait` answers.
     """
     import requests
 
     if not pump.done.wait(max(0.0, t_end - time.monotonic())):
         return None
-    try:  # the stream may also end early (engine restart): the engine has the last word
+    if not watch.died.wait(max(0.0, t_end - time.monotonic())):
+        return None  # the process closed its output and runs on
+    if watch.exit_code is not None:
+        return watch.exit_code
+    try:
         return api.wait(container_id, timeout=max(1.0, t_end - time.monotonic()))["StatusCode"]
     except requests.exceptions.RequestException:
         return None

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from rompy.errors import Interrupted
+from rompy.runtime import teardown
 from rompy.sweep.member import flush_std_streams
 
 FRAME = struct.Struct("!I")  # every message: its length, then its bytes
@@ -58,6 +59,7 @@ class Worker:
 # -- processes and pipes ---------------------------------------------------------------
 def fork(body) -> int:
     """Fork a child that runs `body` in its own process group, then exits."""
+    teardown.settle()  # a clean-up thread would hold its locks in the child forever
     flush_std_streams()
     # Objects the child inherits stay shared with this process only while nothing writes
     # to them; the garbage collector's passes would (copy-on-write of most pages).
