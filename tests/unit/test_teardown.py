@@ -75,9 +75,13 @@ def test_a_signal_at_the_end_does_not_cut_a_clean_up_short():
     assert signalled.is_set() and done == [1]
 
 
-def test_a_failing_clean_up_is_one_warning_not_a_traceback(caplog, capsys):
+def test_a_failing_clean_up_is_one_warning_not_a_traceback(caplog, capsys, monkeypatch):
     def fails() -> None:
         raise OSError("engine went away")
+
+    # An in-process CLI run of an earlier test may have left rompy's console handler on a closed stream.
+    monkeypatch.setattr(logging.getLogger("rompy"), "handlers", [])
+    monkeypatch.setattr(logging.getLogger("rompy"), "propagate", True)
 
     with caplog.at_level(logging.WARNING, logger="rompy.runtime"), teardown.overlapping():
         teardown.clean_up(fails, name="remove container x")
