@@ -156,7 +156,7 @@ def test_a_rompy_killed_while_it_removes_a_finished_container_leaves_it_to_the_n
     """The record says succeeded while the engine still removes the container: a SIGKILL then
     leaves the container, and the run's active-run entry with it, so the next start removes
     it and the run stays succeeded."""
-    fake_docker.removal_in_progress_s = 120  # the engine takes its time: rompy waits, and is killed
+    fake_docker.removal_in_progress_s = 30  # the engine takes its time: rompy waits, and is killed
     with rompy_running(*BUSYBOX, "run_id=finishing", "backend.command='echo started'", cwd=workdir) as proc:
         record_path = workdir / "output" / "finishing" / "rompy-result.json"
         assert wait_for(lambda: record_path.exists() and read_record(record_path.parent)["status"] == "succeeded", 30)
