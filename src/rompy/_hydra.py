@@ -165,6 +165,36 @@ def apply_value_overrides(overrides: list, cfg) -> None:
     ConfigLoaderImpl._apply_overrides_to_config(overrides, cfg)
 
 
+def plain_container(cfg) -> Any:
+    """OmegaConf.to_container(cfg, resolve=False), read straight from the config's nodes.
+
+    to_container looks every node up again through the container's checks; the nodes
+    were checked when they were set, and a sweep reads every member's config twice.
+    """
+    from omegaconf import OmegaConf
+
+    try:
+        return _plain(cfg)
+    except AttributeError:  # OmegaConf's node layout moved: ask OmegaConf
+        return OmegaConf.to_container(cfg, resolve=False)
+
+
+def _plain(node) -> Any:
+    from omegaconf import Container, DictConfig
+
+    if node._is_none():
+        return None
+    if node._is_missing():
+        return "???"
+    if node._is_interpolation():
+        return node._value()
+    content = node.__dict__["_content"]
+    if isinstance(node, DictConfig):
+        return {key: _plain(child) if isinstance(child, Container) else child._value()
+                for key, child in content.items()}
+    return [_plain(child) if isinstance(child, Container) else child._value() for child in content]
+
+
 def run_id_override(run_id: str, line: str):
     """The parsed form of `run_id='<slug>'`, built directly (Hydra's parser would give the same)."""
     from hydra.core.override_parser.types import Override, OverrideType, Quote, QuotedString, ValueType

@@ -102,3 +102,84 @@ def test_a_check_sees_the_override_list_whenever_the_config_reads_it(loader_and_
     assert OmegaConf.to_container(node.overrides.task, resolve=False) == reading.task_overrides
     with hydra_job(reading.hydra_cfg):
         assert OmegaConf.to_container(reading.task_cfg, resolve=True)["backend"]["env_vars"]["N"] == 1
+
+
+def test_one_composer_gives_each_member_its_own_values_in_the_hydra_node(loader_and_master):
+    """Members activated one after another, as a sweep does: each sees exactly what Hydra
+    composes for it, whether the node's values are rewritten in place (same number of
+    overrides as the member before) or replaced (a different number)."""
+    loader, master = loader_and_master
+    composer = MemberComposer(loader, master)
+    members = [["backend.timeout=100", "+backend.env_vars.M=1"], ["backend.timeout=200", "+backend.env_vars.M=2"],
+               ["backend.timeout=300"], ["backend.timeout=400", "+backend.env_vars.M=4", "backend.cpu=2"]]
+    for number, overrides in enumerate(members):
+        node = composer.compose(overrides, number, f"job{number}").activate()
+        full = loader.load_sweep_config(master, list(overrides))
+        assert OmegaConf.to_container(node.overrides.task) == list(full.hydra.overrides.task) == overrides
+        assert node.job.override_dirname == full.hydra.job.override_dirname
+        assert node.job.num == number and isinstance(node.job.num, int) and node.job.id == f"job{number}"
+
+
+SHARED = frozenset({"backend.command='true'", "output_dir=/tmp/out", "+backend.env_vars.FIXED=1"})
+
+
+@pytest.mark.parametrize("overrides", [
+    ["backend.command='true'", "+backend.env_vars.M=1", "output_dir=/tmp/out", "+backend.env_vars.FIXED=1"],
+    ["backend.command='echo own'", "backend.command='true'", "output_dir=/tmp/out"],  # same key, set before
+    ["backend={command: own}", "backend.command='true'"],  # a container holding a shared key
+    ["+backend.env_vars.FIXED=1", "+backend.env_vars.FIXED=1"],  # twice: Hydra refuses the second
+    ["output_dir=/tmp/out", "run_id='${output_dir}'", "backend=docker"],
+], ids=["disjoint", "same-key-before", "container-later", "twice", "interpolation"])
+def test_lines_every_member_has_are_applied_as_hydra_orders_them(loader_and_master, overrides):
+    """Lines shared by the whole sweep go into the template once; the member still gets
+    what Hydra composes from its own list, in its order, errors included."""
+    loader, master = loader_and_master
+    composer = MemberComposer(loader, master, shared_lines=SHARED)
+    try:
+        full = loader.load_sweep_config(master, list(overrides))
+    except Exception as exc:  # noqa: BLE001 - the fast composition must fail alike
+        with pytest.raises(type(exc)):
+            composer.compose(overrides, 0, "a")
+        return
+    for number in range(2):  # the second member comes from the template the first one made
+        fast = composer.compose(overrides, number, "a")
+        expected = OmegaConf.to_container(full, resolve=False)
+        del expected["hydra"]
+        assert OmegaConf.to_container(fast.task_cfg, resolve=False) == expected
+
+
+def test_shared_lines_are_those_of_every_member():
+    from rompy.sweep.plan import shared_lines
+
+    assert shared_lines([["a=1", "b=1", "c=1"], ["a=1", "b=2", "c=1"], ["c=1", "a=1", "b=3"]]) == {"a=1", "c=1"}
+    assert shared_lines([["a=1"], []]) == frozenset() and shared_lines([]) == frozenset()
+
+
+def test_a_config_is_read_as_omegaconf_reads_it():
+    """rompy._hydra.plain_container gives what OmegaConf.to_container(resolve=False) gives."""
+    from dataclasses import dataclass, field
+
+    from rompy._hydra import plain_container
+
+    @dataclass
+    class Inner:
+        x: int = 1
+        tags: list = field(default_factory=lambda: ["a", "b"])
+
+    cfg = OmegaConf.create({
+        "a": 1, "b": "text", "c": None, "d": "???", "e": "${a}", "f": [1, {"g": "${b}"}, None, [2, 3]],
+        "h": {"i": {"j": 1.5, "k": True}}, "empty": {}, "none_dict": None, 1: "int key",
+    })
+    cfg.structured = OmegaConf.structured(Inner)
+    cfg.missing_dict = OmegaConf.create({})
+    OmegaConf.update(cfg, "interp_dict", "${h}")
+    assert plain_container(cfg) == OmegaConf.to_container(cfg, resolve=False)
+    assert plain_container(cfg.f) == OmegaConf.to_container(cfg.f, resolve=False)
+
+
+def test_a_key_reached_through_an_interpolation_keeps_hydras_order():
+    from rompy.sweep.compose import _through_interpolation
+
+    cfg = OmegaConf.create({"a": {"b": 1}, "c": "${a}", "l": [{"x": 1}], "v": 3})
+    assert _through_interpolation(cfg, "c") and _through_interpolation(cfg, "c.b")
+    assert not any(_through_interpolation(cfg, key) for key in ("a", "a.b", "a.new.deeper", "l.0.x", "v", "new"))

@@ -4,8 +4,10 @@ A member's config is the config composed from its config-group choices with its 
 overrides applied on top, so members that share their group choices share that first
 part. The composer composes one template per distinct set of group overrides with Hydra
 itself and, per member, copies the template's task part and applies the value overrides
-as Hydra does. The large hydra node is not copied per member: a ComposedMember carries
-the four values that differ and writes them into the template's node when it runs.
+as Hydra does. Value overrides every member has (`output_dir=...` beside the swept keys)
+are applied to the template once, when no other override of the member touches their
+keys. The large hydra node is not copied per member: a ComposedMember carries the four
+values that differ and writes them into the template's node when it runs.
 Anything unusual (a per-member `hydra.` override, Hydra internals that moved) falls
 back to a full composition, so a member's config is always the one Hydra would compose.
 """
@@ -67,10 +69,13 @@ class ComposedMember:
 
 
 class MemberComposer:
-    def __init__(self, config_loader, master_config):
+    """Composes members; `shared_lines`: the override lines every member of the sweep has."""
+
+    def __init__(self, config_loader, master_config, shared_lines: frozenset[str] = frozenset()):
         self._loader = config_loader
         self._master = master_config
-        self._templates: dict[tuple[str, ...], tuple[Any, Any]] = {}
+        self._shared = shared_lines
+        self._templates: dict[tuple, tuple[Any, Any, frozenset[str]]] = {}
         self._parsed: dict[str, Any] = {}
         self._is_group: dict[str, bool] = {}
         self._parser = None
@@ -141,21 +146,70 @@ class MemberComposer:
                 groups.append(override.input_line)
             else:
                 values.append(override)
-        key = tuple(groups)
+        shared = _shareable(values, self._shared)
+        key = (tuple(groups), tuple(o.input_line for o in shared))
         template = self._templates.get(key)
         if template is None:
             task_part, hydra_cfg = _split(self._loader.load_sweep_config(self._master, list(groups)))
             _writable(hydra_cfg.hydra)
-            template = self._templates[key] = (_Snapshot(task_part), hydra_cfg)
-        snapshot, hydra_cfg = template
+            if shared and not any(_through_interpolation(task_part, o.key_or_group) for o in shared):
+                apply_value_overrides(shared, task_part)
+                applied = frozenset(o.input_line for o in shared)
+            else:
+                applied = frozenset()
+            template = self._templates[key] = (_Snapshot(task_part), hydra_cfg, applied)
+        snapshot, hydra_cfg, applied = template
         task_cfg = snapshot.copy()
-        apply_value_overrides(values, task_cfg)
+        apply_value_overrides([o for o in values if o.input_line not in applied], task_cfg)
         dirname_conf = hydra_cfg.hydra.job.config.override_dirname
         dirname = overrides_dirname(parsed, exclude_keys=list(dirname_conf.exclude_keys),
                                     item_sep=dirname_conf.item_sep, kv_sep=dirname_conf.kv_sep)
         lines = [o.input_line for o in parsed]
         reads_hydra = snapshot.reads_hydra or any(_HYDRA_RESOLVER in line for line in lines)
         return ComposedMember(task_cfg, hydra_cfg, lines, dirname, number, job_id, reads_hydra)
+
+
+def _shareable(values: list, shared_lines: frozenset[str]) -> list:
+    """The member's value overrides that can be applied to its template, before its others.
+
+    Hydra applies value overrides in order; applying some of them first gives the same
+    config when none of the others sets, adds or deletes the same key, a key inside it
+    or one containing it.
+    """
+    if not shared_lines:
+        return []
+    shared = [o for o in values if o.input_line in shared_lines]
+    own_keys = [o.key_or_group for o in values if o.input_line not in shared_lines]
+    if any(_keys_overlap(o.key_or_group, key) for o in shared for key in own_keys):
+        return []
+    return shared
+
+
+def _keys_overlap(a: str, b: str) -> bool:
+    return a == b or a.startswith(b + ".") or b.startswith(a + ".")
+
+
+def _through_interpolation(cfg, key: str) -> bool:
+    """Does `key` lead through (or to) an interpolation? Setting it may then change what
+    another key reads, and order matters again."""
+    from omegaconf import DictConfig, ListConfig
+
+    node = cfg
+    for part in key.split("."):
+        try:
+            if isinstance(node, DictConfig):
+                node = node._get_node(part, validate_access=False)
+            elif isinstance(node, ListConfig):
+                node = node._get_node(int(part))
+            else:
+                return False  # a plain value on the way: Hydra's update reports it as it would
+        except Exception:  # noqa: BLE001 - anything unexpected: keep Hydra's order
+            return True
+        if node is None:
+            return False  # a key not there yet (`+a.b=1`)
+        if node._is_interpolation():
+            return True
+    return False
 
 
 def _built_directly(line: str):
@@ -166,10 +220,48 @@ def _built_directly(line: str):
 
 def _write_member_values(node, member: ComposedMember, with_list: bool = True) -> None:
     if with_list:
-        node.overrides.task = list(member.task_overrides)
-    node.job.override_dirname = member.override_dirname
-    node.job.num = member.num
-    node.job.id = member.job_id
+        _set_list(node.overrides, "task", member.task_overrides)
+    job = node.job
+    _set_value(job, "override_dirname", member.override_dirname)
+    _set_value(job, "num", member.num)
+    _set_value(job, "id", member.job_id)
+
+
+def _set_value(parent, key: str, value) -> None:
+    """`parent[key] = value`, through the value's own node when it has one.
+
+    Assigning through the container wraps and validates the value again and walks the
+    container's flags; setting the node it replaces does the same validation (an int for
+    `job.num`) at a fraction of the cost, which every member pays for four values.
+    """
+    from omegaconf import ValueNode
+
+    try:
+        leaf = parent._get_node(key)
+        if isinstance(leaf, ValueNode):
+            leaf._set_value(value)
+            return
+    except AttributeError:  # OmegaConf internals moved: assign as any user would
+        pass
+    parent[key] = value
+
+
+def _set_list(parent, key: str, values: list) -> None:
+    """`parent[key] = list(values)`, element by element when the list there has as many (see _set_value)."""
+    from omegaconf import ListConfig, ValueNode
+
+    try:
+        current = parent._get_node(key)
+        if (isinstance(current, ListConfig) and not current._is_none() and not current._is_missing()
+                and not current._is_interpolation() and len(current) == len(values)):
+            leaves = [current._get_node(i) for i in range(len(values))]
+            if all(isinstance(leaf, ValueNode) for leaf in leaves):
+                for leaf, value in zip(leaves, values):
+                    leaf._set_value(value)
+                return
+    except AttributeError:
+        pass
+    parent[key] = list(values)
 
 
 def _writable(node) -> None:

@@ -9,6 +9,7 @@ becomes a failed member, an interrupt an interrupted one.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import traceback
@@ -22,8 +23,11 @@ from rompy.sweep.records import MemberResult
 log = logging.getLogger("rompy.sweep")
 
 
-def expected_run_dir(cfg) -> str | None:
-    """output_dir/run_id of a member's task config (None if it cannot be resolved)."""
+def expected_run_dir(cfg, folders: dict[tuple[str, str], str] | None = None) -> str | None:
+    """output_dir/run_id of a member's task config (None if it cannot be resolved).
+
+    `folders`: output_dir folders already resolved, kept by the sweep (every member shares one).
+    """
     from omegaconf import OmegaConf
 
     try:
@@ -33,7 +37,17 @@ def expected_run_dir(cfg) -> str | None:
         return None
     if not output_dir or not run_id:
         return None
-    return str((Path(str(output_dir)) / str(run_id)).resolve())
+    output_dir = str(output_dir)
+    key = (output_dir, "" if os.path.isabs(output_dir) else os.getcwd())
+    folder = folders.get(key) if folders is not None else None
+    if folder is None:
+        folder = str(Path(output_dir).resolve())
+        if folders is not None:
+            folders[key] = folder
+    run_dir = Path(folder) / str(run_id)
+    if run_dir.is_symlink():  # a resumed run directory that is a link: where it leads, as resolve() says
+        return str(run_dir.resolve())
+    return str(run_dir)
 
 
 def run_member(task_function, member, callbacks=None, run_dir: str | None = None,

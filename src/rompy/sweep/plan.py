@@ -81,6 +81,18 @@ def varying_keys(member_overrides: list[list[str]]) -> set[str]:
             if len(seen) > 1 or any(key not in keys for keys in present)} - {"output_dir", "delete_existing"}
 
 
+def shared_lines(member_overrides: list[list[str]]) -> frozenset[str]:
+    """The override lines every member has: the command line's fixed values beside the swept ones."""
+    if not member_overrides:
+        return frozenset()
+    common = set(member_overrides[0])
+    for overrides in member_overrides[1:]:
+        common.intersection_update(overrides)
+        if not common:
+            break
+    return frozenset(common)
+
+
 def own_run_id(overrides: list[str], varying: set[str] | None = None) -> str | None:
     """The member's own run id: a `run_id` override whose value differs between members (`run_id=a,b`).
 

@@ -21,7 +21,7 @@ from rompy.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, Interrupted
 from rompy.runtime.files import creatable_problem
 from rompy.runtime.signals import held
 from rompy.sweep.lock import claim_sweep_dir
-from rompy.sweep.plan import MemberJob, own_run_id, plan_members, sweep_id_from
+from rompy.sweep.plan import MemberJob, own_run_id, plan_members, shared_lines, sweep_id_from
 from rompy.sweep.records import (
     FAILED_STATUSES,
     MULTIRUN_NAME,
@@ -43,7 +43,8 @@ class SweepContext:
     """What an executor needs: compose a member, report start and end, know when to stop."""
 
     def __init__(self, *, hydra_context, task_function, master, settings, results: ResultsFile,
-                 progress, launcher: str, sweep_id: str, sweep_dir: Path):
+                 progress, launcher: str, sweep_id: str, sweep_dir: Path,
+                 shared_lines: frozenset[str] = frozenset()):
         from rompy.sweep.compose import MemberComposer
 
         self.hydra_context = hydra_context
@@ -56,8 +57,9 @@ class SweepContext:
         self.launcher = launcher
         self.sweep_id = sweep_id
         self.sweep_dir = sweep_dir  # the one this sweep writes to: on resume, the earlier sweep's
-        self.composer = MemberComposer(hydra_context.config_loader, master)
+        self.composer = MemberComposer(hydra_context.config_loader, master, shared_lines)
         self.kept: dict[int, Any] = {}  # checked members this process will run (a parallel sweep's workers)
+        self.folders: dict[tuple[str, str], str] = {}  # output_dir folders resolved (expected_run_dir)
         self.keep_at_most = 0
         self.sweep_lock: int | None = None  # the descriptor holding the sweep folder (claim_sweep_dir)
         self.ended: dict[int, tuple[str, int]] = {}  # member number -> (status, offset of its results line)
@@ -105,7 +107,7 @@ class SweepContext:
         except Exception as exc:
             self.finished(job, self.composition_failure(job, exc), was_running=False)
             return None
-        job.run_dir = expected_run_dir(member.task_cfg)
+        job.run_dir = expected_run_dir(member.task_cfg, self.folders)
         return member
 
     def started(self, job: MemberJob) -> None:
@@ -181,7 +183,7 @@ def check_member(ctx: SweepContext, job: MemberJob, resume: bool) -> MemberCheck
         member = ctx.compose(job)
     except Exception as exc:  # noqa: BLE001 - any composition error is this member's, in one line
         return MemberCheck(job.number, format_hydra_error(exc, job.launch_overrides, ctx.sources(job)))
-    check = MemberCheck(job.number, run_dir=expected_run_dir(member.task_cfg))
+    check = MemberCheck(job.number, run_dir=expected_run_dir(member.task_cfg, ctx.folders))
     try:
         member.activate(for_check=True)
         with hydra_job(member.hydra_cfg):
@@ -328,7 +330,7 @@ def _run_sweep(*, hydra_context, task_function, master, member_overrides, execut
     ctx = SweepContext(hydra_context=hydra_context, task_function=task_function, master=master,
                        settings=settings, results=results, progress=progress,
                        launcher=getattr(executor, "name", type(executor).__name__), sweep_id=sweep_id,
-                       sweep_dir=sweep_dir)
+                       sweep_dir=sweep_dir, shared_lines=shared_lines(member_overrides))
 
     preflight = getattr(executor, "preflight", None)
     if preflight is not None:
