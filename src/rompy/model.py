@@ -68,6 +68,7 @@ class ModelRun(StrictModel):
     _preflighted: Any = PrivateAttr(None)
     _next_postprocessor: Any = PrivateAttr(None)  # what pipeline() runs after the model, while it runs
     _end_unsaved: bool = PrivateAttr(False)       # the run's end waits to be written with a quick postprocessor's result
+    _resolved: tuple[Path, Path] | None = PrivateAttr(None)  # (run_dir, run_dir resolved)
 
     @field_validator("run_id")
     @classmethod
@@ -78,6 +79,13 @@ class ModelRun(StrictModel):
     @property
     def run_dir(self) -> Path:
         return self.output_dir / self.run_id if self.run_id_subdir else self.output_dir
+
+    def _resolved_run_dir(self) -> Path:
+        """run_dir.resolve(), worked out once per run directory: every stage asks for it."""
+        run_dir = self.run_dir
+        if self._resolved is None or self._resolved[0] != run_dir:
+            self._resolved = (run_dir, run_dir.resolve())
+        return self._resolved[1]
 
     @property
     def staging_dir(self) -> Path:  # the name upstream rompy used
@@ -112,7 +120,7 @@ class ModelRun(StrictModel):
     def runtime(self) -> Runtime:
         """What the model is told about this run when it renders and stages."""
         written = (self._source_config or {}).get("model")
-        return Runtime(run_id=self.run_id, period=self.period, run_dir=self.run_dir.resolve(),
+        return Runtime(run_id=self.run_id, period=self.period, run_dir=self._resolved_run_dir(),
                        written=written if isinstance(written, dict) else self.config.model_dump(mode="json"))
 
     def generate(self) -> Path:
@@ -127,7 +135,7 @@ class ModelRun(StrictModel):
         try:
             for sub in (self.datasets_dir, self.outputs_dir, self.logs_dir):
                 sub.mkdir()
-            write_rendered(self.run_dir, files)
+            write_rendered(self._resolved_run_dir(), files)
             staged = self.config.stage(self.run_dir)
             self._write_config_yaml()
         except OSError as exc:
@@ -144,7 +152,7 @@ class ModelRun(StrictModel):
         return self.run_dir
 
     def _new_record(self) -> RunRecord:
-        return RunRecord(run_id=self.run_id, run_dir=str(self.run_dir.resolve()), config=self._config_for_record(),
+        return RunRecord(run_id=self.run_id, run_dir=str(self._resolved_run_dir()), config=self._config_for_record(),
                          versions=_versions(), host=socket.gethostname(), pid=os.getpid())
 
     def run(self, backend=None, **kwargs) -> bool:
@@ -167,10 +175,11 @@ class ModelRun(StrictModel):
         import uuid
 
         token = uuid.uuid4().hex
-        job = Job(run_id=self.run_id, run_dir=self.run_dir.resolve(), logs_dir=self.logs_dir.resolve(),
+        run_dir = self._resolved_run_dir()
+        job = Job(run_id=self.run_id, run_dir=run_dir, logs_dir=run_dir / "logs",
                   command=backend.resolve_command(self.config.model_command()), token=token,
                   on_note=lambda facts: active_runs.note(token, **facts))
-        entry = active_runs.register(token, self.record_path, reaper=backend.reaper)
+        entry = active_runs.register(token, run_dir / RECORD_NAME, reaper=backend.reaper)
         try:
             result = backend.execute(job)
         except (KeyboardInterrupt, Interrupted):
@@ -305,8 +314,6 @@ class ModelRun(StrictModel):
         The same model, period, backend and postprocessor; a new run id (run_id is left out);
         never `delete_existing` of the original; secrets as environment references, never values.
         """
-        import yaml
-
         from rompy.redaction import as_env_references
 
         if self._source_config is not None:
@@ -320,7 +327,7 @@ class ModelRun(StrictModel):
         groups = [{f"override {group}": None} for group in ("backend", "postprocessor", "model") if group in document]
         document = {"defaults": ["rompy", *groups, "_self_"], **document}
         text = "# Run again with: python -m rompy --config-dir <this folder> --config-name rompy-config\n"
-        text += yaml.dump(document, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+        text += _yaml_mapping(document)
         (self.run_dir / CONFIG_NAME).write_text(text, encoding="utf-8")
 
     def _finish(self, status: str, failed_stage: str | None, message: str = "") -> None:
@@ -338,16 +345,48 @@ class ModelRun(StrictModel):
         self._end_unsaved = False
 
 
+#: YAML text of config entries already dumped, by (key, repr of the value); see _yaml_mapping.
+_YAML_ENTRIES: dict[tuple[str, str], str] = {}
+_YAML_ENTRIES_KEPT = 256
+
+
+def _yaml_mapping(document: dict[str, Any]) -> str:
+    """yaml.dump of a mapping in block style, keys in order, dumped entry by entry.
+
+    Block text of a mapping is its entries' texts one after the other. The members of a
+    sweep differ in an entry or two, so the others are dumped once and their text kept.
+    """
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    parts = []
+    for key, value in document.items():
+        kept = (key, repr(value))  # tells 1, True, 1.0 and '1' apart, as YAML does
+        text = _YAML_ENTRIES.get(kept)
+        if text is None:
+            text = yaml.dump({key: value}, Dumper=dumper, sort_keys=False)
+            if len(_YAML_ENTRIES) >= _YAML_ENTRIES_KEPT:
+                _YAML_ENTRIES.clear()
+            _YAML_ENTRIES[kept] = text
+        parts.append(text)
+    return "".join(parts)
+
+
 def write_rendered(run_dir: Path, files: dict[str, str | bytes | RenderedFile]) -> None:
     """Write a model's rendered files into the run directory (never outside it)."""
-    root = run_dir.resolve()
     for name, content in files.items():
-        path = (root / name).resolve()
+        parts = Path(name).parts
+        if parts and not Path(name).is_absolute() and ".." not in parts:
+            root, path = run_dir, run_dir / name  # inside by its name alone: the run directory is new, without links
+        else:
+            root = run_dir.resolve()
+            path = (root / name).resolve()
         if path == root or root not in path.parents:
             raise RunFailed(f"the model rendered {name!r}, which is outside its run directory")
         executable = isinstance(content, RenderedFile) and content.executable
         content = content.content if isinstance(content, RenderedFile) else content
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.parent != root:
+            path.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(content, bytes):
             path.write_bytes(content)
         else:

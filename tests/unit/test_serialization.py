@@ -63,3 +63,38 @@ def test_postprocessor_configs_round_trip(cfg):
                  dry_run=st.booleans(), log_level=st.sampled_from(["DEBUG", "INFO"])))
 def test_run_config_round_trips(cfg):
     _round_trip(cfg, RunConfig)
+
+
+scalars = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+           | st.sampled_from(["1", "1.0", "true", "null", "~", "", "a: b", "- x", "${a.b}", "'q'", "2020-01-01", "x" * 99]))
+documents = st.dictionaries(st.text(min_size=1, max_size=10), st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6) | st.integers(0, 3), inner,
+                                                                  max_size=3),
+    max_leaves=8), min_size=1, max_size=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(documents, documents)
+def test_a_saved_config_is_the_yaml_of_the_whole_document(first, second):
+    """rompy-config.yaml is dumped entry by entry with the entries' text kept: the text is
+    what dumping the whole document gives, for a document met before, or one sharing
+    entries with it (1, True, "1" and 1.0 kept apart, as keys too)."""
+    import yaml
+
+    from rompy.model import _yaml_mapping
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    mixed = {**first, **{key: value for key, value in second.items() if key not in first}}
+    for document in (first, second, first, mixed):
+        assert _yaml_mapping(document) == yaml.dump(document, Dumper=dumper, sort_keys=False)
+
+
+def test_saved_config_entries_that_print_alike_are_not_taken_for_each_other():
+    import yaml
+
+    from rompy.model import _yaml_mapping
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    for value in (1, True, "1", 1.0, "True", {1: "a"}, {"1": "a"}, [1], ["1"], None, "None"):
+        document = {"defaults": ["rompy"], "entry": value}
+        assert _yaml_mapping(document) == yaml.dump(document, Dumper=dumper, sort_keys=False)

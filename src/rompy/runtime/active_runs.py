@@ -45,7 +45,9 @@ def register(token: str, record_path: Path, reaper: str | None = None) -> Path:
     folder = registry_dir()
     folder.mkdir(parents=True, exist_ok=True)
     entry = folder / f"{token}.json"
-    _write_entry(entry, {"token": token, "record": str(Path(record_path).resolve()), "owner": owner_labels(),
+    record_path = Path(record_path)
+    record_path = record_path if record_path.is_absolute() else record_path.resolve()
+    _write_entry(entry, {"token": token, "record": str(record_path), "owner": owner_labels(),
                          "reaper": reaper})
     return entry
 
