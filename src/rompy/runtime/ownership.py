@@ -41,9 +41,14 @@ def registry_id() -> str:
     holds the dead run's entry and marks its record, so removing what the run started and
     settling its record stay with one owner.
     """
+    return _registry_id(str(state_dir()))
+
+
+@lru_cache(maxsize=8)
+def _registry_id(folder: str) -> str:
     import hashlib
 
-    return hashlib.sha256(str(state_dir().resolve()).encode()).hexdigest()[:16]
+    return hashlib.sha256(str(Path(folder).resolve()).encode()).hexdigest()[:16]
 
 
 def _read(path: str) -> str:
@@ -89,6 +94,7 @@ def process_start(pid: int) -> str | None:
 
 def owner_labels(pid: int | None = None) -> dict[str, str]:
     """Labels naming the current process (or `pid`) as the owner of a container."""
+    own = pid is None or pid == os.getpid()
     pid = os.getpid() if pid is None else pid
     return {
         LABEL_REGISTRY: registry_id(),
@@ -96,8 +102,14 @@ def owner_labels(pid: int | None = None) -> dict[str, str]:
         LABEL_PIDNS: pid_namespace(),
         LABEL_BOOT: boot_id(),
         LABEL_PID: str(pid),
-        LABEL_START: process_start(pid) or "",
+        LABEL_START: (_own_start(pid) if own else process_start(pid)) or "",
     }
+
+
+@lru_cache(maxsize=4)
+def _own_start(pid: int) -> str | None:
+    """This process's start time, which never changes (keyed by pid: a forked child has its own)."""
+    return process_start(pid)
 
 
 def is_orphan(labels: dict[str, str]) -> bool:

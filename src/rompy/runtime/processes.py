@@ -39,28 +39,53 @@ def processes_with_token(token: str, born_after: int | None = None) -> list[int]
     """
     needle = f"\0{TOKEN_VARIABLE}={token}\0".encode()
     newest = _newest_pid() if born_after is not None else None
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        if newest is not None and newest >= born_after and not born_after <= int(name) <= newest:
-            continue
-        try:
-            fd = os.open(f"/proc/{name}/environ", os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            chunks = [b"\0"]
-            while chunk := os.read(fd, 65536):
-                chunks.append(chunk)
-        except OSError:
-            continue
-        finally:
-            os.close(fd)
-        chunks.append(b"\0")
-        if needle in b"".join(chunks):
-            found.append(int(name))
+    if newest is not None and 0 <= newest - born_after <= PROBED_PIDS:
+        # A few pids since the model's: look at each rather than list every process.
+        found = [pid for pid in range(born_after, newest + 1) if _carries(pid, needle) and _is_process(pid)]
+    else:
+        found = []
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            if newest is not None and newest >= born_after and not born_after <= int(name) <= newest:
+                continue
+            if _carries(int(name), needle):
+                found.append(int(name))
     return [pid for pid in found if pid != os.getpid()]
+
+
+#: Up to this many pids allocated since the model's are looked at one by one (see processes_with_token).
+PROBED_PIDS = 64
+
+
+def _carries(pid: int, needle: bytes) -> bool:
+    """Does the environment of `pid` hold `needle`? (False if it is gone or not readable.)"""
+    try:
+        fd = os.open(f"/proc/{pid}/environ", os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        chunks = [b"\0"]
+        while chunk := os.read(fd, 65536):
+            chunks.append(chunk)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    chunks.append(b"\0")
+    return needle in b"".join(chunks)
+
+
+def _is_process(pid: int) -> bool:
+    """A process rather than a thread of one: /proc answers for thread ids too, unlisted."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Tgid:"):
+                    return int(line.split()[1]) == pid
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 def _newest_pid() -> int | None:
