@@ -183,3 +183,38 @@ def test_a_key_reached_through_an_interpolation_keeps_hydras_order():
     cfg = OmegaConf.create({"a": {"b": 1}, "c": "${a}", "l": [{"x": 1}], "v": 3})
     assert _through_interpolation(cfg, "c") and _through_interpolation(cfg, "c.b")
     assert not any(_through_interpolation(cfg, key) for key in ("a", "a.b", "a.new.deeper", "l.0.x", "v", "new"))
+
+
+@pytest.mark.parametrize("overrides", [["alias.timeout=300", "backend.timeout=200"],
+                                       ["+alias.extra=1", "backend.timeout=200"]], ids=["change", "add"])
+def test_a_members_own_key_through_an_interpolation_ends_as_in_hydra(tmp_path, overrides):
+    """`alias: ${backend}` in the config. Hydra refuses to change a key through it and replaces
+    it when adding one; with `backend.timeout=200` shared by every member (in the template),
+    the member ends the same way."""
+    import shutil
+
+    conf = tmp_path / "conf"
+    shutil.copytree(shipped_conf_dir(), conf)
+    with open(conf / f"{CONFIG_NAME}.yaml", "a", encoding="utf-8") as fh:
+        fh.write("\nalias: ${backend}\n")
+    GlobalHydra.instance().clear()
+    base = {"version_base": "1.3"} if hydra.__version__.startswith("1.3.") else {}
+    try:
+        with initialize_config_dir(config_dir=str(conf), **base):
+            loader = GlobalHydra.instance().config_loader()
+            master = loader.load_configuration(CONFIG_NAME, overrides=["hydra.sweep.dir=/tmp/x"],
+                                               run_mode=RunMode.MULTIRUN)
+            composer = MemberComposer(loader, master, shared_lines=frozenset({"backend.timeout=200"}))
+            try:
+                full = loader.load_sweep_config(master, list(overrides))
+            except Exception as exc:  # noqa: BLE001
+                with pytest.raises(type(exc)):
+                    composer.compose(overrides, 0, "a")
+                return
+            expected = OmegaConf.to_container(full, resolve=False)
+            del expected["hydra"]
+            for number in range(2):
+                fast = composer.compose(overrides, number, "a")
+                assert OmegaConf.to_container(fast.task_cfg, resolve=False) == expected
+    finally:
+        GlobalHydra.instance().clear()
