@@ -75,7 +75,7 @@ class MemberComposer:
         self._loader = config_loader
         self._master = master_config
         self._shared = shared_lines
-        self._templates: dict[tuple, tuple[Any, Any, frozenset[str]]] = {}
+        self._templates: dict[tuple, tuple[Any, Any, frozenset[str], Any]] = {}
         self._parsed: dict[str, Any] = {}
         self._is_group: dict[str, bool] = {}
         self._parser = None
@@ -131,6 +131,24 @@ class MemberComposer:
             known = self._is_group[key] = bool(self._repo.group_exists(key))
         return known
 
+    def _template(self, groups: list[str], shared: list) -> tuple[Any, Any, frozenset[str], Any]:
+        """(copyable task part, hydra node, the value lines applied to it, the task part itself)
+        composed from `groups`, with `shared` applied unless a key of theirs leads through an
+        interpolation."""
+        from rompy._hydra import apply_value_overrides
+
+        key = (tuple(groups), tuple(o.input_line for o in shared))
+        template = self._templates.get(key)
+        if template is None:
+            task_part, hydra_cfg = _split(self._loader.load_sweep_config(self._master, list(groups)))
+            _writable(hydra_cfg.hydra)
+            applied: frozenset[str] = frozenset()
+            if shared and not any(_through_interpolation(task_part, o.key_or_group) for o in shared):
+                apply_value_overrides(shared, task_part)
+                applied = frozenset(o.input_line for o in shared)
+            template = self._templates[key] = (_Snapshot(task_part), hydra_cfg, applied, task_part)
+        return template
+
     def _compose_fast(self, overrides, number, job_id) -> ComposedMember | None:
         from rompy._hydra import apply_value_overrides, overrides_dirname
 
@@ -146,21 +164,15 @@ class MemberComposer:
                 groups.append(override.input_line)
             else:
                 values.append(override)
-        shared = _shareable(values, self._shared)
-        key = (tuple(groups), tuple(o.input_line for o in shared))
-        template = self._templates.get(key)
-        if template is None:
-            task_part, hydra_cfg = _split(self._loader.load_sweep_config(self._master, list(groups)))
-            _writable(hydra_cfg.hydra)
-            if shared and not any(_through_interpolation(task_part, o.key_or_group) for o in shared):
-                apply_value_overrides(shared, task_part)
-                applied = frozenset(o.input_line for o in shared)
-            else:
-                applied = frozenset()
-            template = self._templates[key] = (_Snapshot(task_part), hydra_cfg, applied)
-        snapshot, hydra_cfg, applied = template
+        snapshot, hydra_cfg, applied, config = self._template(groups, _shareable(values, self._shared))
+        own = [o for o in values if o.input_line not in applied]
+        if applied and any(_through_interpolation(config, o.key_or_group) for o in own):
+            # An own key that leads through an interpolation may set a shared one (OmegaConf 2.4
+            # writes through it): the member's lines in Hydra's order, on the plain template.
+            snapshot, hydra_cfg, applied, config = self._template(groups, [])
+            own = values
         task_cfg = snapshot.copy()
-        apply_value_overrides([o for o in values if o.input_line not in applied], task_cfg)
+        apply_value_overrides(own, task_cfg)
         dirname_conf = hydra_cfg.hydra.job.config.override_dirname
         dirname = overrides_dirname(parsed, exclude_keys=list(dirname_conf.exclude_keys),
                                     item_sep=dirname_conf.item_sep, kv_sep=dirname_conf.kv_sep)
