@@ -74,9 +74,7 @@ def validate(cfg, overrides: list[str] | None = None) -> tuple[object, dict]:
     source = plain_container(cfg)
     try:
         # Without a `${` anywhere, resolving changes nothing: a sweep validates every member twice.
-        data = _copy_unless_interpolated(source)
-        if data is None:
-            data = OmegaConf.to_container(cfg, resolve=True)
+        data = OmegaConf.to_container(cfg, resolve=True) if "${" in str(source) else plain_container(cfg)
     except OmegaConfBaseException as exc:
         key = getattr(exc, "full_key", "") or ""
         raise ConfigError(f"{key + ': ' if key else ''}{str(exc).splitlines()[0]}") from None
@@ -95,28 +93,6 @@ def validate(cfg, overrides: list[str] | None = None) -> tuple[object, dict]:
 
         hidden = env_reference_paths(source)
         raise ConfigError(format_validation_error(exc, data, _sources(overrides), hidden=hidden)) from None
-
-
-class _Interpolated(Exception):
-    pass
-
-
-def _copy_unless_interpolated(value):
-    """A copy of a plain config (dicts, lists, values), or None if a string in it holds `${`."""
-    try:
-        return _plain_copy(value)
-    except _Interpolated:
-        return None
-
-
-def _plain_copy(value):
-    if isinstance(value, dict):
-        return {key: _plain_copy(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain_copy(item) for item in value]
-    if isinstance(value, str) and "${" in value:
-        raise _Interpolated
-    return value
 
 
 # What the config file keeps of a period when the command line sets one part of it: start is the anchor.
