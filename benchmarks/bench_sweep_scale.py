@@ -11,13 +11,17 @@
      of the large sweep over that in its first tenth (from results.jsonl): about 1.
 
 CPU seconds (the command and everything it waited for) are printed beside wall times:
-on a machine other work shares, they move far less than wall times do.
+on a machine other work shares, they move far less than wall times do. The pair's wall
+time is also split, from results.jsonl, into the start both launchers share (the command
+up to its first member: Python, Hydra and the whole-sweep check) and the members' span.
 
 Every sweep's files stay on disk until the end: ext4 without a journal avoids reusing
 inodes freed in the last minutes, so deleting one sweep's thousands of run directories
 would make the next sweep's file creations pay for the deletion (a deletion by anything
 else shortly before the benchmark does the same; --work-dir on another file system
-tells the two costs apart).
+tells the two costs apart). The time to create a file in the work folder is measured
+before and after the sweeps, beside a pure-Python loop: the two say whether a slow run
+had a slow processor or a slow file system.
 
     python benchmarks/bench_sweep_scale.py [--members 1000] [--small 100] [--large 10000] [--repeat 5]
                                            [--skip-flat | --skip-pair] [--work-dir DIR]
@@ -43,7 +47,7 @@ def run_sweep(work: Path, tag: str, members: int, *extra: str) -> dict:
     argv = [sys.executable, "-m", "rompy", "-m", *extra, "backend.command='true'",
             f"+backend.env_vars.M=range(0,{members})", f"hydra.sweep.dir={sweep_dir}",
             f"output_dir={output}", "sweep.progress=off"]
-    t0 = time.perf_counter()
+    launched_at, t0 = time.time(), time.perf_counter()
     proc = subprocess.Popen(argv, cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -53,7 +57,16 @@ def run_sweep(work: Path, tag: str, members: int, *extra: str) -> dict:
         raise SystemExit(f"benchmark sweep failed ({proc.returncode}): {' '.join(extra)}\n"
                          f"{stderr.decode(errors='replace')[-2000:]}")
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "rss_mb": usage.ru_maxrss / 1024,
-            "sweep_dir": sweep_dir, "output": output}
+            "sweep_dir": sweep_dir, "output": output, "launched_at": launched_at}
+
+
+def phases(run: dict) -> tuple[float, float]:
+    """(seconds from the command to its first member's start, seconds from then to the last member's end)."""
+    with open(run["sweep_dir"] / "results.jsonl", encoding="utf-8") as fh:
+        lines = [json.loads(line) for line in fh]
+    first = min(datetime.fromisoformat(line["started_at"]).timestamp() for line in lines)
+    last = max(datetime.fromisoformat(line["finished_at"]).timestamp() for line in lines)
+    return first - run["launched_at"], last - first
 
 
 def ends(sweep_dir: Path) -> list[float]:
@@ -111,6 +124,23 @@ def reference_loop_ms() -> float:
     return best * 1000
 
 
+def file_creation_us(folder: Path, files: int = 200) -> float:
+    """Microseconds to create an empty file in `folder`, best of three rounds in new subfolders.
+
+    A member creates a dozen files and folders. ext4 without a journal skips the inodes freed
+    in the last minutes when it allocates one, so after a large deletion every creation costs
+    more for a while; this says which kind of minute the disk had. The files stay until the end.
+    """
+    best = float("inf")
+    for _ in range(3):
+        probe = Path(tempfile.mkdtemp(prefix="probe-", dir=folder))
+        t0 = time.perf_counter()
+        for i in range(files):
+            os.close(os.open(probe / str(i), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        best = min(best, time.perf_counter() - t0)
+    return best / files * 1e6
+
+
 def verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -123,6 +153,9 @@ def report_pair(pair: dict, args) -> None:
     print(f"   parallel  : {par['wall_s']:7.2f} s wall, {par['cpu_s']:6.2f} s CPU")
     print(f"   parallel / sequential, best of each: {pair['ratio']:.2f}   "
           f"target <= 0.6: {verdict(pair['ratio'] <= 0.6)}")
+    (seq_start, seq_members), (par_start, par_members) = phases(seq), phases(par)
+    print(f"   of which before the first member: sequential {seq_start:.2f} s, parallel {par_start:.2f} s; "
+          f"the members: {seq_members:.2f} s and {par_members:.2f} s ({par_members / seq_members:.2f})")
     rounds = ", ".join(f"{r:.2f}" for r in pair["ratios"])
     print(f"   parallel / sequential, median of the rounds: {pair['paired_median']:.2f} ({rounds})   "
           f"target <= 0.6: {verdict(pair['paired_median'] <= 0.6)}")
@@ -157,13 +190,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="rompy-bench-scale-", dir=args.work_dir) as tmp:
         print(f"sweeps write under {tmp}")
         work = Path(tmp)
+        creation_before = file_creation_us(work)
         if not args.skip_pair:
             report_pair(parallel_vs_sequential(work, args.members, args.repeat), args)
         if not args.skip_flat:
             report_flat(flat_sequential(work, args.small, args.large), args)
+        creation_after = file_creation_us(work)
     print(f"\n   load average after: {os.getloadavg()[0]:.2f}")
     print(f"   machine speed: a pure-Python reference loop took {reference_before:.0f} ms before the sweeps, "
           f"{reference_loop_ms():.0f} ms after")
+    print(f"   disk speed: creating a file in the work folder took {creation_before:.0f} us before the sweeps, "
+          f"{creation_after:.0f} us after")
 
 
 if __name__ == "__main__":
