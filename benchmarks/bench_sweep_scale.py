@@ -60,18 +60,17 @@ def run_sweep(work: Path, tag: str, members: int, *extra: str) -> dict:
             "sweep_dir": sweep_dir, "output": output, "launched_at": launched_at}
 
 
+def member_times(sweep_dir: Path, field: str) -> list[float]:
+    """Each member's `field` (started_at, finished_at) from results.jsonl, as sorted timestamps."""
+    with open(sweep_dir / "results.jsonl", encoding="utf-8") as fh:
+        return sorted(datetime.fromisoformat(json.loads(line)[field]).timestamp() for line in fh)
+
+
 def phases(run: dict) -> tuple[float, float]:
     """(seconds from the command to its first member's start, seconds from then to the last member's end)."""
-    with open(run["sweep_dir"] / "results.jsonl", encoding="utf-8") as fh:
-        lines = [json.loads(line) for line in fh]
-    first = min(datetime.fromisoformat(line["started_at"]).timestamp() for line in lines)
-    last = max(datetime.fromisoformat(line["finished_at"]).timestamp() for line in lines)
+    first = member_times(run["sweep_dir"], "started_at")[0]
+    last = member_times(run["sweep_dir"], "finished_at")[-1]
     return first - run["launched_at"], last - first
-
-
-def ends(sweep_dir: Path) -> list[float]:
-    with open(sweep_dir / "results.jsonl", encoding="utf-8") as fh:
-        return sorted(datetime.fromisoformat(json.loads(line)["finished_at"]).timestamp() for line in fh)
 
 
 def append_drift(times: list[float]) -> float:
@@ -100,7 +99,7 @@ def parallel_vs_sequential(work: Path, members: int, repeat: int) -> dict:
 def flat_sequential(work: Path, small: int, large: int) -> dict:
     small_run = run_sweep(work, "small", small)
     large_run = run_sweep(work, "large", large)
-    drift = append_drift(ends(large_run["sweep_dir"]))
+    drift = append_drift(member_times(large_run["sweep_dir"], "finished_at"))
     return {"small": small, "large": large, "small_run": small_run, "large_run": large_run,
             "rss_ratio": large_run["rss_mb"] / small_run["rss_mb"],
             "per_member_s": (large_run["wall_s"] - small_run["wall_s"]) / (large - small),
