@@ -3,7 +3,7 @@
 import io
 
 from rompy.sweep.plan import MemberJob, plan_members
-from rompy.sweep.records import MemberResult
+from rompy.sweep.records import EndedMembers, MemberResult
 from rompy.sweep.progress import Progress, preview, table
 from rompy.sweep.runner import TABLE_ROWS, rows_first
 
@@ -39,14 +39,14 @@ def test_plain_lines_when_not_a_terminal():
 def test_table_lists_failures_first():
     statuses = {0: "succeeded", 1: "skipped", 2: "timed_out", 3: "failed"}
     jobs = [MemberJob(n, [f"x={n}"], "k", f"r{n}") for n in statuses]
-    assert [job.number for job in rows_first(jobs, statuses)] == [3, 2, 0, 1]
+    assert [job.number for job in rows_first(jobs, statuses.get)] == [3, 2, 0, 1]
     lines = {
         0: {"member": 0, "status": "succeeded", "exit_code": 0, "duration_s": 1.0, "run_id": "a", "overrides": ["x=0"]},
         1: {"member": 1, "status": "skipped", "exit_code": 0, "previous": {"duration_s": 2.0}, "run_id": "b", "overrides": ["x=1"]},
         2: {"member": 2, "status": "timed_out", "exit_code": 1, "duration_s": 60.0, "run_id": "c", "overrides": ["x=2"]},
         3: {"member": 3, "status": "failed", "exit_code": 1, "duration_s": 0.5, "run_id": "d", "overrides": ["x=3"]},
     }
-    rows = table([lines[job.number] for job in rows_first(jobs, statuses)],
+    rows = table([lines[job.number] for job in rows_first(jobs, statuses.get)],
                  {"succeeded": 1, "skipped": 1, "timed_out": 1, "failed": 1}, "/s").plain().splitlines()
     assert [r.split()[1] for r in rows[1:5]] == ["failed", "timed_out", "succeeded", "skipped"]
     assert rows[4].split()[3] == "2.00s"  # a skipped member shows how long its earlier run took
@@ -56,13 +56,27 @@ def test_table_lists_failures_first():
 def test_a_large_sweeps_table_shows_its_failures_and_says_how_many_rows_it_leaves_out():
     statuses = {n: ("failed" if n in (7, 5000) else "succeeded") for n in range(10_000)}
     jobs = [MemberJob(n, [f"x={n}"], "k", f"r{n}") for n in statuses]
-    shown = rows_first(jobs, statuses)
+    shown = rows_first(jobs, statuses.get)
     assert [job.number for job in shown[:3]] == [7, 5000, 0] and len(shown) == TABLE_ROWS
     lines = [{"member": job.number, "status": statuses[job.number], "run_id": job.run_id, "overrides": job.overrides}
              for job in shown]
     text = table(lines, {"succeeded": 9998, "failed": 2}, "/s", total=10_000).plain().splitlines()
     assert text[-2] == f"... {10_000 - TABLE_ROWS} more not shown (rompy sweeps /s lists them all)"
     assert text[-1].startswith("10000 members: 9998 succeeded, 2 failed")
+
+
+def test_a_sweep_keeps_how_each_member_ended_and_the_others_are_not_run():
+    ended = EndedMembers(range(5, 10_005))
+    ended.add(7, "failed", 120)
+    ended.add(7, "interrupted", 5_000_000_000)  # the member's latest line counts, wherever it starts
+    ended.add(8, "cancelled", 9)  # a status from elsewhere (a run record's) is kept as given
+    ended.add(9000, "succeeded", 0)
+    assert 7 in ended and 6 not in ended and 4 not in ended and 10_005 not in ended
+    assert (ended.status(7), ended.offset(7)) == ("interrupted", 5_000_000_000)
+    assert (ended.status(8), ended.status(6), ended.status(10_005)) == ("cancelled", "not_run", "not_run")
+    jobs = [MemberJob(n, [f"x={n}"], "k", f"r{n}") for n in range(5, 10_005)]
+    shown = [job.number for job in rows_first(jobs, ended.status)]
+    assert shown[:4] == [8, 7, 5, 6] and 9000 not in shown and len(shown) == TABLE_ROWS
 
 
 def test_a_one_member_sweep_says_member():

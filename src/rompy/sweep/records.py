@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from array import array
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -127,6 +128,39 @@ class ResultsFile:
             except json.JSONDecodeError:
                 continue
         return lines
+
+
+class EndedMembers:
+    """Each ended member's status and the offset of its results line, by member number.
+
+    Two arrays of nine bytes a member rather than a dict of tuples (about 150 bytes a member):
+    the sweep holds it for every member until it ends, so it counts in a large ensemble's peak memory.
+    """
+
+    def __init__(self, numbers: range):
+        self._numbers = numbers
+        self._names: list[str] = list(STATUSES)  # a status's code is its place here, plus one
+        self._codes = bytearray(len(numbers))  # 0: not ended
+        self._offsets = array("q", bytes(8 * len(numbers)))
+
+    def add(self, number: int, status: str, offset: int) -> None:
+        if status not in self._names:
+            self._names.append(status)
+        at = self._numbers.index(number)
+        self._codes[at] = self._names.index(status) + 1
+        self._offsets[at] = offset
+
+    def __contains__(self, number: int) -> bool:
+        return number in self._numbers and self._codes[self._numbers.index(number)] != 0
+
+    def status(self, number: int) -> str:
+        """How the member ended; `not_run` for one that did not."""
+        code = self._codes[self._numbers.index(number)] if number in self._numbers else 0
+        return self._names[code - 1] if code else "not_run"
+
+    def offset(self, number: int) -> int:
+        """Where the member's line starts in results.jsonl (it must have ended)."""
+        return self._offsets[self._numbers.index(number)]
 
 
 def counts_of(statuses: Iterable[str]) -> dict[str, int]:

@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rompy import sweep
 from rompy.errors import EXIT_OK, EXIT_RUN_FAILED, EXIT_USAGE, Interrupted
@@ -26,6 +26,7 @@ from rompy.sweep.records import (
     FAILED_STATUSES,
     MULTIRUN_NAME,
     TABLE_ORDER,
+    EndedMembers,
     MemberResult,
     ResultsFile,
     counts_of,
@@ -43,7 +44,7 @@ class SweepContext:
     """What an executor needs: compose a member, report start and end, know when to stop."""
 
     def __init__(self, *, hydra_context, task_function, master, settings, results: ResultsFile,
-                 progress, launcher: str, sweep_id: str, sweep_dir: Path,
+                 progress, launcher: str, sweep_id: str, sweep_dir: Path, numbers: range,
                  shared_lines: frozenset[str] = frozenset()):
         from rompy.sweep.compose import MemberComposer
 
@@ -62,7 +63,7 @@ class SweepContext:
         self.folders: dict[tuple[str, str], str] = {}  # output_dir folders resolved (expected_run_dir)
         self.keep_at_most = 0
         self.sweep_lock: int | None = None  # the descriptor holding the sweep folder (claim_sweep_dir)
-        self.ended: dict[int, tuple[str, int]] = {}  # member number -> (status, offset of its results line)
+        self.ended = EndedMembers(numbers)  # status and results line of each member that ended
         self.stopping = False
         self.stop_reason: str | None = None
         self.interrupt_code: int | None = None
@@ -121,7 +122,7 @@ class SweepContext:
                  previous: dict[str, Any] | None = None) -> None:
         with held():  # a member's results line and its place in the summary go together
             line = member_line(job, result, self.launcher, self.sweep_id, previous)
-            self.ended[job.number] = (result.status, self.results.append(line))
+            self.ended.add(job.number, result.status, self.results.append(line))
         if previous is None:
             self.progress.finished(job, result, was_running)
         if result.status == "interrupted" and self.stop_reason != "fail_fast":
@@ -330,7 +331,8 @@ def _run_sweep(*, hydra_context, task_function, master, member_overrides, execut
     ctx = SweepContext(hydra_context=hydra_context, task_function=task_function, master=master,
                        settings=settings, results=results, progress=progress,
                        launcher=getattr(executor, "name", type(executor).__name__), sweep_id=sweep_id,
-                       sweep_dir=sweep_dir, shared_lines=shared_lines(member_overrides))
+                       sweep_dir=sweep_dir, numbers=range(first_number, first_number + len(jobs)),
+                       shared_lines=shared_lines(member_overrides))
 
     preflight = getattr(executor, "preflight", None)
     if preflight is not None:
@@ -388,11 +390,10 @@ def _run_sweep(*, hydra_context, task_function, master, member_overrides, execut
         finally:
             progress.close()
 
-        statuses = {job.number: ctx.ended.get(job.number, ("not_run", -1))[0] for job in jobs}
-        counts = counts_of(statuses.values())
+        counts = counts_of(ctx.ended.status(job.number) for job in jobs)
         if ctx.interrupt_code is not None:
             code = ctx.interrupt_code
-        elif any(status in (*FAILED_STATUSES, "not_run") for status in statuses.values()):
+        elif any(counts.get(status) for status in (*FAILED_STATUSES, "not_run")):
             code = EXIT_RUN_FAILED
         else:
             code = EXIT_OK
@@ -410,7 +411,7 @@ def _run_sweep(*, hydra_context, task_function, master, member_overrides, execut
             "stopped": ctx.stop_reason,
         }
         write_summary(sweep_dir, summary, member_lines(ctx, jobs))
-    table(member_lines(ctx, rows_first(jobs, statuses)), {k: v for k, v in counts.items() if v},
+    table(member_lines(ctx, rows_first(jobs, ctx.ended.status)), {k: v for k, v in counts.items() if v},
           str(sweep_dir), len(jobs)).print(sys.stdout)
     sweep.set_exit_code(code)
     return summary
@@ -418,8 +419,7 @@ def _run_sweep(*, hydra_context, task_function, master, member_overrides, execut
 
 def member_lines(ctx: SweepContext, jobs: list[MemberJob]):
     """Each member's line of this sweep, read back from results.jsonl; members never started are `not_run`."""
-    with_lines = [ctx.ended[job.number][1] for job in jobs if job.number in ctx.ended]
-    read = ctx.results.lines_at(with_lines) if with_lines else iter(())
+    read = ctx.results.lines_at(ctx.ended.offset(job.number) for job in jobs if job.number in ctx.ended)
     for job in jobs:
         if job.number in ctx.ended:
             yield next(read)
@@ -428,11 +428,13 @@ def member_lines(ctx: SweepContext, jobs: list[MemberJob]):
                    "status": "not_run", "exit_code": None, "run_dir": None}
 
 
-def rows_first(jobs: list[MemberJob], statuses: dict[int, str]) -> list[MemberJob]:
-    """The members the end-of-sweep table shows: failures first, at most TABLE_ROWS."""
+def rows_first(jobs: list[MemberJob], status_of: Callable[[int], str]) -> list[MemberJob]:
+    """The members the end-of-sweep table shows: failures first, at most TABLE_ROWS (without
+    sorting every member of a large sweep)."""
+    import heapq
+
     rank = {status: i for i, status in enumerate(TABLE_ORDER)}
-    ordered = sorted(jobs, key=lambda job: (rank.get(statuses[job.number], 0), job.number))
-    return ordered[:TABLE_ROWS]
+    return heapq.nsmallest(TABLE_ROWS, jobs, key=lambda job: (rank.get(status_of(job.number), 0), job.number))
 
 
 def _is_default_sweep_dir(master, sweep_dir: Path) -> bool:
