@@ -14,8 +14,9 @@ import pytest
 
 from rompy.sweep.records import MemberResult
 from rompy.sweep.executors.slurm import Pack, SlurmExecutor, _Tracked, member_resources, state_result
-from tests.helpers.cli import kill_on_exit
+from tests.helpers.cli import kill_on_exit, read_record
 from tests.helpers.slurm import running_job, sacct, squeue_ids
+from tests.helpers.sweeps import most_at_once, run_spans
 
 
 def _job_name() -> str:
@@ -87,6 +88,45 @@ def test_member_timeout_cancels_its_job(sweep, slurm_cluster):
     assert elapsed < 200
     time.sleep(1)
     assert subprocess.run(["pgrep", "-f", f"sleep {token}"], capture_output=True).returncode == 1
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_packed_members_that_fail_are_killed_or_time_out_leave_their_task_mates_be(sweep, slurm_cluster):
+    """Four members a task, one after another: member 1 fails, member 2's worker is killed,
+    member 3 runs past its timeout; member 0 and the next task's members succeed."""
+    name = _job_name()
+    token = f"31{uuid.uuid4().int % 1000:03d}"
+    command = f"test $M != 1 || exit 3; test $M != 2 || kill -9 $PPID; test $M != 3 || sleep {token}"
+    proc = sweep.run("hydra/launcher=slurm", f"hydra.launcher.name={name}", "hydra.launcher.members_per_task=4",
+                     "hydra.launcher.poll_s=0.5", "backend.timeout=60", f"backend.command='{command}'",
+                     "+backend.env_vars.M=range(0,6)", timeout=400)
+    assert proc.returncode == 1, proc.stderr
+    members = sweep.by_member()
+    assert [members[i]["status"] for i in range(6)] == ["succeeded", "failed", "failed", "timed_out",
+                                                        "succeeded", "succeeded"], members
+    assert "exited with code 3" in members[1]["message"]
+    assert "killed by SIGKILL" in members[2]["message"], "its worker killed: the task went on to member 3"
+    assert "60 s timeout" in members[3]["message"]
+    tasks = [members[i]["details"]["slurm_job_id"] for i in range(6)]
+    assert len(set(tasks[:4])) == 1 and len(set(tasks[4:])) == 1 and tasks[0] != tasks[4]
+    assert all(sacct(task).split()[0] == "COMPLETED" for task in (tasks[0], tasks[4])), "no member ended its task"
+    for i in range(6):
+        assert read_record(Path(members[i]["run_dir"]))["status"] == members[i]["status"], "each keeps its record"
+    time.sleep(1)
+    assert subprocess.run(["pgrep", "-f", f"sleep {token}"], capture_output=True).returncode == 1
+
+
+@pytest.mark.slurm
+def test_a_packed_task_with_two_cores_runs_two_members_at_a_time(sweep, slurm_cluster):
+    proc = sweep.run("hydra/launcher=slurm", f"hydra.launcher.name={_job_name()}", "hydra.launcher.members_per_task=4",
+                     "hydra.launcher.cpus_per_task=2", "hydra.launcher.poll_s=0.5", "backend.command='sleep 2'",
+                     "+backend.env_vars.M=range(0,4)", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = sweep.lines()
+    assert len({line["details"]["slurm_job_id"] for line in lines}) == 1, "four members, one array task"
+    # Less a quarter second at either end: one member's end and the next one's start do not overlap.
+    assert most_at_once(run_spans(lines, margin=0.25)) == 2, run_spans(lines)
 
 
 # -- without a cluster ----------------------------------------------------------------
